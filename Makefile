@@ -1,0 +1,48 @@
+# The compendium's commands. `make run` and `make test` each set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+KERNEL := integrating
+UV_VERSION := 0.13.8
+SETUP  := $(VENV)/.setup-done
+ARGS   ?=
+
+.PHONY: help setup run verify test test-fast lab bench clean system-deps
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+# Virtual environment with the locked dependencies, the package and a named Jupyter kernel.
+$(SETUP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (integrating)" >/dev/null
+	touch $@
+
+setup: $(SETUP)  ## create .venv with the pinned dependencies and the Jupyter kernel
+
+run: $(SETUP)  ## run the whole study on the bundled data (ARGS="--config key=value" to override)
+	$(BIN)/snakemake --cores all $(ARGS)
+
+verify: $(SETUP)  ## run the study and fail, naming them, when published numbers are not reproduced
+	$(BIN)/snakemake --cores all --config fail_on_claims=true $(ARGS)
+
+system-deps:  ## Debian packages the browser tests need (chromium); run as root or with sudo
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+test: $(SETUP) system-deps  ## set up and run every test tier (unit, notebook, pipeline, browser)
+	$(BIN)/python -m pytest
+
+test-fast: $(SETUP)  ## unit tests only
+	$(BIN)/python -m pytest -m "not notebook and not pipeline and not browser"
+
+lab: $(SETUP)  ## JupyterLab with the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=.
+
+clean:  ## remove everything the run generated (keeps .venv)
+	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete
+	rm -rf reports/notebooks reports/provenance reports/site reports/index.html .snakemake

@@ -1,0 +1,95 @@
+"""The ``integrating`` command: validate, synth, run-notebook and the QDA import/export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _validate(args) -> int:
+    from . import validate
+
+    problems = validate.validate(args.raw_dir)
+    if problems:
+        lines = validate.summarise(problems)
+        print(f"{args.raw_dir}: {len(problems)} problem(s); the data do not follow the contract:", file=sys.stderr)
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(f"{args.raw_dir}: valid (data contract {__import__('integrating.contract').contract.CONTRACT_VERSION})")
+    if args.stamp:
+        from . import io, provenance
+
+        run = provenance.Run("00_validate", {"raw_dir": str(args.raw_dir)}, Path(args.stamp).parent)
+        run.input(Path(args.raw_dir))
+        io.write_json(args.stamp, run.record())
+    return 0
+
+
+def _synth(args) -> int:
+    from . import synth
+
+    if args.calibrate:
+        print(synth.calibrate(start=args.seed if args.seed is not None else synth.CALIBRATION_START,
+                              clinics=args.clinics))
+        return 0
+    seed = synth.DEFAULT_SEED if args.seed is None else args.seed
+    data = synth.generate(seed=seed, clinics=args.clinics)
+    synth.write(data, args.out)
+    print(f"wrote a SYNTHETIC study (seed {seed}, {args.clinics} clinics) to {args.out}")
+    return 0
+
+
+def _run_notebook(args) -> int:
+    from . import runner
+
+    return runner.run(args.notebook, args.output, args.parameters, cwd=args.cwd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="integrating", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a raw-data folder against the data contract")
+    p.add_argument("raw_dir", nargs="?", default="data/raw", type=Path)
+    p.add_argument("--stamp", type=Path, help="on success, write a provenance record here")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("synth", help="generate a SYNTHETIC contract-conforming study")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled study's)")
+    p.add_argument("--clinics", type=int, default=16, help="number of clinics [16]")
+    p.add_argument("--out", type=Path, default=Path("data/raw"), help="output folder [data/raw]")
+    p.add_argument("--calibrate", action="store_true",
+                   help="print the first seed from --seed whose survey reproduces the published rounding")
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("run-notebook", help="execute a notebook with papermill (used by the pipeline)")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("output", type=Path)
+    p.add_argument("parameters", help="JSON object of notebook parameters")
+    p.add_argument("--cwd", type=Path, default=None)
+    p.set_defaults(func=_run_notebook)
+
+    try:
+        from .qda import cli as qda_cli
+    except ImportError:
+        qda_cli = None
+    if qda_cli is not None and hasattr(qda_cli, "register"):
+        qda_cli.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .errors import IntegratingError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except IntegratingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
