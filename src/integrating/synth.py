@@ -315,14 +315,14 @@ def make_segments(seed: int, docs: list[_Doc]) -> pd.DataFrame:
         if rng.random() >= 0.2:  # about one document in five is double-coded
             continue
         for code, s, e in doc.segments:
-            if rng.random() < 0.1:  # coder B misses this passage
+            if rng.random() < 0.15:  # coder B misses this passage
                 continue
-            if rng.random() < 0.05 and code in contract.MECHANISMS:  # ... or reads another mechanism
+            if rng.random() < 0.1 and code in contract.MECHANISMS:  # ... or reads another mechanism
                 code = contract.MECHANISMS[int(rng.integers(len(contract.MECHANISMS)))]
             shift_s = int(rng.integers(0, 3)) if e - s > 6 else 0
             shift_e = int(rng.integers(0, 3)) if e - s > 6 else 0
             rows.append((doc.document_id, code, CODERS[1], s + shift_s, e - shift_e))
-        if rng.random() < 0.25:  # coder B sees a mechanism in an uncoded stretch
+        if rng.random() < 0.4:  # coder B sees a mechanism in an uncoded stretch
             code = contract.MECHANISMS[int(rng.integers(len(contract.MECHANISMS)))]
             rows.append((doc.document_id, code, CODERS[1], 0, min(40, len(doc.text))))
     seg = pd.DataFrame(rows, columns=["document_id", "code", "coder", "start", "end"])
