@@ -1,0 +1,41 @@
+# Shared definitions of the rules: folders, package sources, and how a notebook is run.
+import json
+import shlex
+
+BASE = Path(workflow.basedir)
+SRC = BASE / "src" / "integrating"
+NOTEBOOKS = BASE / "notebooks"
+RAW = config["raw_dir"]
+DERIVED = "data/derived"
+FIGURES = "figures"
+PROV = "reports/provenance"
+EXECUTED = "reports/notebooks"
+PYTHON = sys.executable
+# Modules every notebook imports (through contract, provenance and plotting).
+CORE = ["__init__", "paths", "io", "errors", "provenance", "plotting", "contract"]
+
+
+def package(*modules):
+    """Source files of the package modules a rule uses (so editing one reruns its notebooks)."""
+    return [str(SRC / f"{m}.py") for m in [*CORE, *modules]]
+
+
+def raw_tables():
+    return [f"{RAW}/datapackage.json"] + [
+        f"{RAW}/{t}.csv"
+        for t in ("clinics", "documents", "codebook", "coded_segments", "implementation_log",
+                  "survey_items", "survey_responses")
+    ]
+
+
+def notebook_parameters(*keys):
+    """The notebook's parameters: the output folders and the config keys it uses, as shell-quoted JSON."""
+    values = {"raw_dir": RAW, "derived_dir": DERIVED, "figures_dir": FIGURES, "provenance_dir": PROV}
+    values.update({k: config[k] for k in keys})
+    return shlex.quote(json.dumps(values, sort_keys=True))
+
+
+# The provenance record is the rule's only output: Snakemake deletes the outputs of a job before it
+# runs, and the notebooks write their tables and figures atomically, so a failed run keeps the
+# previous good tables and figures.
+RUN_NOTEBOOK = PYTHON + " -m integrating.cli run-notebook {input.notebook} {log} {params.nb} --cwd ."
