@@ -26,4 +26,24 @@ rule data_inventory:
         RUN_NOTEBOOK
 
 
-ALL_OUTPUTS = [rules.data_inventory.output]
+rule case_segmentation:
+    input:
+        notebook=NOTEBOOKS / "02_case_segmentation.ipynb",
+        code=package("segmentation", "mechanisms"),
+        valid=rules.validate.output,
+    output:
+        f"{PROV}/02_case_segmentation.json",
+    log:
+        f"{EXECUTED}/02_case_segmentation.ipynb",
+    params:
+        nb=notebook_parameters(
+            "segmentation_rule", "implementation_threshold", "implemented_count_threshold",
+            "threshold_grid", "distinguishing_p_strong", "distinguishing_p_weak",
+            "distinguishing_min_effect", "show_excerpts", "excerpts_per_mechanism",
+            "permutation_max_exact",
+        ),
+    shell:
+        RUN_NOTEBOOK
+
+
+ALL_OUTPUTS = [rules.data_inventory.output, rules.case_segmentation.output]
