@@ -199,13 +199,15 @@ def make_implementation_log(seed: int, ids: list[str], more: np.ndarray, months:
         implemented[rng.permutation(n_changes)[:n_impl]] = True
         for k in range(n_changes):
             change = f"{cid}-CH{k + 1:02d}"
-            planned = int(rng.integers(1, months - 3))
-            started = int(rng.integers(planned + 1, months - 1))
+            # Changes are planned in the first half of the study and take a few months to land.
+            planned = int(rng.integers(1, max(2, months // 2)))
+            started = int(rng.integers(planned + 1, min(planned + 4, months - 1) + 1))
             rows += [(cid, change, planned, "planned"), (cid, change, started, "started")]
+            last = min(started + 6, months)
             if implemented[k]:
-                rows.append((cid, change, int(rng.integers(started + 1, months + 1)), "implemented"))
+                rows.append((cid, change, int(rng.integers(started + 1, last + 1)), "implemented"))
             elif rng.random() < 0.4:
-                rows.append((cid, change, int(rng.integers(started + 1, months + 1)), "abandoned"))
+                rows.append((cid, change, int(rng.integers(started + 1, last + 1)), "abandoned"))
     return pd.DataFrame(rows, columns=["clinic_id", "change_id", "month", "status"])
 
 
