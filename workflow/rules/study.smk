@@ -46,4 +46,23 @@ rule case_segmentation:
         RUN_NOTEBOOK
 
 
-ALL_OUTPUTS = [rules.data_inventory.output, rules.case_segmentation.output]
+rule survey_effect:
+    input:
+        notebook=NOTEBOOKS / "04_survey_effect.ipynb",
+        code=package("survey"),
+        valid=rules.validate.output,
+        segments=rules.case_segmentation.output,
+    output:
+        f"{PROV}/04_survey_effect.json",
+    log:
+        f"{EXECUTED}/04_survey_effect.ipynb",
+    params:
+        nb=notebook_parameters(
+            "composite_min_answered", "confidence_level", "permutation_max_exact",
+            "permutation_draws", "seed",
+        ),
+    shell:
+        RUN_NOTEBOOK
+
+
+ALL_OUTPUTS = [rules.data_inventory.output, rules.case_segmentation.output, rules.survey_effect.output]
