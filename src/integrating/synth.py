@@ -344,15 +344,6 @@ def survey_items() -> pd.DataFrame:
     )
 
 
-def _composite(values: np.ndarray, reverse: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """Composite (mean of answered composite items, reversed where needed) and answered counts."""
-    scored = np.where(reverse, lo + hi - values, values)
-    answered = (~np.isnan(scored)).sum(axis=1)
-    total = np.nansum(scored, axis=1)
-    valid = answered >= 0.5 * values.shape[1]
-    return np.where(valid, total / np.maximum(answered, 1), np.nan), answered
-
-
 def target_changes(seed: int, more: np.ndarray) -> np.ndarray:
     """Clinic-level composite change drawn around the published group means."""
     rng = _rng(seed, 5)
@@ -384,7 +375,7 @@ def make_survey(seed: int, ids: list[str], more: np.ndarray) -> pd.DataFrame:
     skipped = rng.random(n) < 0.02
     values[skipped, : k - 2] = np.nan
 
-    _nudge_to_targets(rng, values, reverse, clinic, wave_post, target_changes(seed, more))
+    _nudge_to_targets(rng, values, items, clinic, wave_post, target_changes(seed, more))
 
     df = pd.DataFrame({"response_id": [f"R{i:07d}" for i in range(1, n + 1)],
                        "clinic_id": np.asarray(ids)[clinic], "wave": np.where(wave_post, "post", "pre")})
@@ -395,10 +386,24 @@ def make_survey(seed: int, ids: list[str], more: np.ndarray) -> pd.DataFrame:
     return df[["response_id", "clinic_id", "wave", *items["item"], "age_group"]]
 
 
-def _nudge_to_targets(rng, values, reverse, clinic, wave_post, targets) -> None:
+def _scored(values: np.ndarray, items: pd.DataFrame) -> pd.DataFrame:
+    """Composite scores of answer arrays, by the analyses' own definition (:mod:`integrating.survey`)."""
+    from .survey import composite_scores
+
+    comp_items = items.loc[items["in_composite"]]
+    frame = pd.DataFrame(values, columns=comp_items["item"].tolist())
+    frame.insert(0, "wave", "pre")
+    frame.insert(0, "clinic_id", "")
+    frame.insert(0, "response_id", "")
+    return composite_scores(frame, comp_items)
+
+
+def _nudge_to_targets(rng, values, items, clinic, wave_post, targets) -> None:
     """Move post-wave answers one scale point at a time until each clinic's change hits its target."""
-    comp, answered = _composite(values, reverse, 1, 5)
-    valid = ~np.isnan(comp)
+    scored = _scored(values, items)
+    comp, answered = scored["composite"].to_numpy(), scored["n_answered"].to_numpy()
+    valid = scored["included"].to_numpy()
+    reverse = items.loc[items["in_composite"], "reverse"].to_numpy()
     for c, target in enumerate(targets):
         pre = valid & (clinic == c) & ~wave_post
         post_idx = np.flatnonzero(valid & (clinic == c) & wave_post)
@@ -506,30 +511,19 @@ def _readme(study: dict) -> str:
 
 
 def survey_summary(data: dict) -> dict:
-    """Group mean changes and Student t p-value of a generated study, by the contract's definitions.
+    """Group mean changes and Student t p-value of a generated study, computed by the analyses'
+    own functions with the default parameters (used to calibrate the default seed)."""
+    from . import segmentation, survey
 
-    Used only to calibrate the default seed; the analyses compute these numbers with
-    :mod:`integrating.survey`.
-    """
-    from scipy import stats
-
-    items = data["survey_items"]
-    responses = data["survey_responses"]
-    comp_items = items.loc[items["in_composite"]]
-    values = responses[comp_items["item"]].to_numpy(dtype="float64", na_value=np.nan)
-    comp, _ = _composite(values, comp_items["reverse"].to_numpy(), 1, 5)
-    df = pd.DataFrame({"clinic_id": responses["clinic_id"], "wave": responses["wave"], "comp": comp})
-    means = df.dropna().groupby(["clinic_id", "wave"])["comp"].mean().unstack()
-    change = means["post"] - means["pre"]
-    log = data["implementation_log"]
-    latest = log.sort_values("month", kind="mergesort").groupby("change_id").tail(1)
-    share = latest.assign(impl=latest["status"].eq("implemented")).groupby("clinic_id")["impl"].mean()
-    group_more = share.reindex(change.index).fillna(0) >= 0.5
-    res = stats.ttest_ind(change[group_more], change[~group_more], equal_var=True)
+    clinics = data.get("clinics", pd.DataFrame({"clinic_id": sorted(data["survey_responses"]["clinic_id"].unique())}))
+    groups = segmentation.clinic_segments(clinics, data["implementation_log"], months=MONTHS)
+    scored = survey.composite_scores(data["survey_responses"], data["survey_items"])
+    table = survey.clinic_change(scored, groups).table
+    means = table.groupby("group")["change"].mean()
     return {
-        "mean_change_more": float(change[group_more].mean()),
-        "mean_change_less": float(change[~group_more].mean()),
-        "p_student": float(res.pvalue),
+        "mean_change_more": float(means["more"]),
+        "mean_change_less": float(means["less"]),
+        "p_student": float(survey.student_t(table["change"], table["group"]).p_value),
     }
 
 
