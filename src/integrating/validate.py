@@ -43,9 +43,8 @@ class Problem:
 
 
 def _fmt(value):
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    """Values as read from the file (text); numpy scalars as plain Python values."""
+    return value.item() if hasattr(value, "item") else value
 
 
 class _Collector:
@@ -136,13 +135,14 @@ def _pandera_problems(out: _Collector, file: str, df: pd.DataFrame, schema, desc
         if column in failed_coercion and not check.startswith("coerce_dtype"):
             continue  # a value that is not a number was already reported; its range check is moot
         row = int(case.index) + 1
+        raw_value = df.at[int(case.index), column] if column in df else case.failure_case
         if "uniqueness" in check or check.startswith("unique"):
             expected = "a unique value (this value occurs in more than one row)"
         elif "not_nullable" in check:
             expected = f"a value ({describe.get(column, 'required')}); the cell is empty"
         else:
             expected = describe.get(column, check)
-        out.add(file, row, column, case.failure_case, expected)
+        out.add(file, row, column, raw_value, expected)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def _cross_checks(out, raw_dir, info, tables):
         length = seg["document_id"].map(lengths)
         past = both & length.notna() & (end > length)
         for i in np.flatnonzero(past.to_numpy()):
-            out.add("coded_segments.csv", seg.index[i] + 1, "end", _fmt(end.iloc[i]),
+            out.add("coded_segments.csv", seg.index[i] + 1, "end", seg["end"].iloc[i],
                     f"an offset <= {int(length.iloc[i])}, the length in code points of the text of "
                     f"document {seg['document_id'].iloc[i]}")
 
