@@ -65,4 +65,27 @@ rule survey_effect:
         RUN_NOTEBOOK
 
 
-ALL_OUTPUTS = [rules.data_inventory.output, rules.case_segmentation.output, rules.survey_effect.output]
+rule conceptual_model:
+    input:
+        notebook=NOTEBOOKS / "03_conceptual_model.ipynb",
+        code=package("model"),
+        model=config["model_file"],
+        valid=rules.validate.output,
+        segments=rules.case_segmentation.output,
+        survey=rules.survey_effect.output,
+    output:
+        f"{PROV}/03_conceptual_model.json",
+    log:
+        f"{EXECUTED}/03_conceptual_model.ipynb",
+    params:
+        nb=notebook_parameters("model_file", "max_clinic_panels"),
+    shell:
+        RUN_NOTEBOOK
+
+
+ALL_OUTPUTS = [
+    rules.data_inventory.output,
+    rules.case_segmentation.output,
+    rules.survey_effect.output,
+    rules.conceptual_model.output,
+]
