@@ -11,6 +11,9 @@ FIGURES = "figures"
 PROV = "reports/provenance"
 EXECUTED = "reports/notebooks"
 PYTHON = sys.executable
+# The model file is part of the repository: a relative path is taken from the repository root.
+if not Path(config["model_file"]).is_absolute():
+    config["model_file"] = str(BASE / config["model_file"])
 # Modules every notebook imports (through contract, provenance and plotting).
 CORE = ["__init__", "paths", "io", "errors", "provenance", "plotting", "contract"]
 
