@@ -226,19 +226,19 @@ class _Doc:
     segments: list  # (code, start, end)
 
 
-def _phrase(rng, exclude=None) -> tuple[str, str]:
-    codes = [c for c in STAKEHOLDERS if c != exclude and c != "managers"]
+def _phrase(rng, groups, exclude=None) -> tuple[str, str]:
+    codes = [c for c in groups if c != exclude]
     code = codes[int(rng.integers(len(codes)))]
     options = STAKEHOLDERS[code]
     return code, options[int(rng.integers(len(options)))]
 
 
-def _passage(rng, code: str) -> tuple[str, list]:
+def _passage(rng, code: str, groups) -> tuple[str, list]:
     """One coded sentence: its text and its segments relative to the sentence start."""
     templates = TEMPLATES[code]
     template = templates[int(rng.integers(len(templates)))]
-    code_a, phrase_a = _phrase(rng)
-    code_b, phrase_b = _phrase(rng, exclude=code_a)
+    code_a, phrase_a = _phrase(rng, groups)
+    code_b, phrase_b = _phrase(rng, groups, exclude=code_a)
     text = template
     spans = []
     for placeholder, phrase, scode in (("{A}", phrase_a[0].upper() + phrase_a[1:], code_a), ("{a}", phrase_a, code_a),
@@ -257,7 +257,7 @@ def _passage(rng, code: str) -> tuple[str, list]:
     return text, [(code, 0, len(text))] + spans
 
 
-def _document(rng, clinic_id, source_type, number, day, is_more, propensity) -> _Doc:
+def _document(rng, clinic_id, source_type, number, day, is_more, propensity, groups) -> _Doc:
     doc_id = f"{clinic_id}-{SOURCE_PREFIX[source_type]}{number:02d}"
     title = source_type.replace("_", " ").upper()
     role = ROLES[int(rng.integers(len(ROLES)))] if source_type == "interview" else ""
@@ -281,7 +281,7 @@ def _document(rng, clinic_id, source_type, number, day, is_more, propensity) -> 
             text += f"Interviewer: {INTERVIEW_QUESTIONS[q % len(INTERVIEW_QUESTIONS)]}\nRespondent: "
             q += 1
         if kind == "code":
-            sentence, spans = _passage(rng, value)
+            sentence, spans = _passage(rng, value, groups)
             segments += [(c, len(text) + s, len(text) + e) for c, s, e in spans]
         else:
             sentence = value
@@ -300,11 +300,14 @@ def make_documents(seed: int, ids: list[str], more: np.ndarray, months: int = MO
         propensity = {m: float(np.clip(base + rng.normal(0, 0.08), 0.05, 0.9)) for m in contract.MECHANISMS}
         counts = {"field_note": int(rng.integers(8, 15)), "meeting_minutes": int(rng.integers(5, 11)),
                   "interview": int(rng.integers(3, 7))}
+        # Fragmentation: where less was implemented, the manager's work reaches fewer groups.
+        staff = [c for c in STAKEHOLDERS if c != "managers"]
+        groups = staff if is_more else sorted(rng.choice(staff, int(rng.integers(2, len(staff))), replace=False))
         for source_type, k in counts.items():
             days = np.sort(rng.integers(0, span + 1, k))
             for number, offset in enumerate(days, start=1):
                 day = start + timedelta(days=int(offset))
-                docs.append(_document(rng, cid, source_type, number, day, is_more, propensity))
+                docs.append(_document(rng, cid, source_type, number, day, is_more, propensity, groups))
     return docs
 
 
