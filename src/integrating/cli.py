@@ -47,6 +47,14 @@ def _run_notebook(args) -> int:
     return runner.run(args.notebook, args.output, args.parameters, cwd=args.cwd)
 
 
+def _build_site(args) -> int:
+    from . import report
+
+    index = report.build_site(args.workdir, args.show_excerpts, raw_dir=args.raw_dir)
+    print(f"report site: {index} (open it in a browser; no server needed)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="integrating", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,12 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cwd", type=Path, default=None)
     p.set_defaults(func=_run_notebook)
 
-    try:
-        from .qda import cli as qda_cli
-    except ImportError:
-        qda_cli = None
-    if qda_cli is not None and hasattr(qda_cli, "register"):
-        qda_cli.register(sub)
+    p = sub.add_parser("build-site", help="build the static report site reports/index.html")
+    p.add_argument("--workdir", type=Path, default=Path("."), help="working folder of the run [.]")
+    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"),
+                   help="raw data folder, relative to --workdir unless absolute [data/raw]")
+    p.add_argument("--show-excerpts", action=argparse.BooleanOptionalAction, default=False,
+                   help="include excerpts of coded texts (only when consent allows) [no]")
+    p.set_defaults(func=_build_site)
+
+    from .qda import cli as qda_cli
+
+    qda_cli.register(sub)
     return parser
 
 

@@ -83,9 +83,44 @@ rule conceptual_model:
         RUN_NOTEBOOK
 
 
-ALL_OUTPUTS = [
+rule claims_check:
+    input:
+        notebook=NOTEBOOKS / "05_claims_check.ipynb",
+        code=package("claims"),
+        claims=SRC / "claims.yaml",
+        valid=rules.validate.output,
+        inventory=rules.data_inventory.output,
+        segments=rules.case_segmentation.output,
+        survey=rules.survey_effect.output,
+    output:
+        f"{PROV}/05_claims_check.json",
+    log:
+        f"{EXECUTED}/05_claims_check.ipynb",
+    params:
+        nb=notebook_parameters("fail_on_claims"),
+    shell:
+        RUN_NOTEBOOK
+
+
+NOTEBOOK_OUTPUTS = [
     rules.data_inventory.output,
     rules.case_segmentation.output,
-    rules.survey_effect.output,
     rules.conceptual_model.output,
+    rules.survey_effect.output,
+    rules.claims_check.output,
 ]
+
+
+rule report_site:
+    input:
+        NOTEBOOK_OUTPUTS,
+        code=package("report"),
+    output:
+        "reports/index.html",
+    params:
+        excerpts="--show-excerpts" if config["show_excerpts"] else "--no-show-excerpts",
+    shell:
+        "{PYTHON} -m integrating.cli build-site --workdir . --raw-dir {RAW} {params.excerpts}"
+
+
+ALL_OUTPUTS = NOTEBOOK_OUTPUTS + [rules.report_site.output]

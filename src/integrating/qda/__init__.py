@@ -10,12 +10,29 @@
 docs/bring-your-own-data.md walks from an NVivo or ATLAS.ti project to a full rerun.
 """
 
-from .export import export_qda
-from .importer import ImportReport, import_qda, write_raw
-from .mapping import load_mapping, template_mapping
-from .refi import read_project
-from .safety import Limits
-from .spreadsheet import export_spreadsheet, read_spreadsheet
+from importlib import import_module
+
+# Where each public name lives; imported on first use so that `integrating --help` and the
+# pipeline's `integrating run-notebook` do not pay for pandas and the XML stack.
+_PUBLIC = {
+    "export_qda": "export",
+    "ImportReport": "importer",
+    "import_qda": "importer",
+    "write_raw": "importer",
+    "load_mapping": "mapping",
+    "template_mapping": "mapping",
+    "read_project": "refi",
+    "Limits": "safety",
+    "export_spreadsheet": "spreadsheet",
+    "read_spreadsheet": "spreadsheet",
+}
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+
 
 __all__ = [
     "ImportReport",

@@ -1,0 +1,514 @@
+"""The reviewer's report site: ``reports/index.html`` and ``reports/site/``, opened from disk, offline.
+
+:func:`build_site` gathers what the pipeline left in the working folder:
+
+* ``data/derived/claims_check.csv``: the claims table, pass/fail coloured, with counts;
+* ``figures/<stem>.{svg,png,pdf,txt}``: every figure (SVG, else PNG, embedded) with its caption and
+  links to the notebook and the provenance record that wrote it (found in the records' outputs);
+* ``reports/notebooks/*.ipynb``: the executed notebooks, rendered to HTML with nbconvert's ``basic``
+  template (no script, no CDN) inside a page of this site with a local style sheet;
+* ``reports/provenance/*.json``: each record rendered to HTML, the JSON copied beside it;
+* ``data/derived/inventory.csv``: the data inventory;
+* ``data/derived/mechanism_excerpts.csv``: excerpt tables, only when ``show_excerpts`` is true.
+
+Everything the pages use is copied under ``reports/site/`` and linked relatively, so the site works
+from ``file://`` and when the ``reports`` folder is moved on its own. The pages are deterministic:
+the only values that change between two builds of the same run are the run times they show (read
+from the provenance records and the executed notebooks). ``site/`` is built beside the old one and
+swapped in at the end, so a failed build leaves the previous site.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+from . import io
+
+FIGURE_DISPLAY = ("svg", "png")  # embedded, in order of preference
+FIGURE_FORMATS = ("svg", "png", "pdf")
+SITE = "site"
+CLAIM_COLUMNS = ["claim_id", "description", "published", "reproduced", "tolerance", "status", "reason"]
+EXCERPT_COLUMNS = ["code", "clinic_id", "document_id", "segment_id", "excerpt"]
+#: Tags that load something from another host (removed from rendered notebooks: the site is offline).
+REMOTE_TAG = re.compile(
+    r"<(script|link|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>(?:\s*</\1>)?",
+    re.IGNORECASE,
+)
+REMOTE_CHECK = re.compile(r"<(?:script|link|iframe|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
+
+STYLE = """\
+:root { --pass: #d8f0dc; --pass-ink: #10561f; --fail: #fbdad6; --fail-ink: #8a1c10; --ink: #1d1d1f;
+        --muted: #5f6368; --rule: #d0d4d9; --accent: #0072B2; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       color: var(--ink); margin: 0; background: #fff; }
+header.top, main, footer { max-width: 1100px; margin: 0 auto; padding: 0 1.2rem; }
+header.top { padding-top: 1rem; }
+nav.crumbs { font-size: 0.9rem; margin-bottom: 0.4rem; }
+nav.toc a { margin-right: 1rem; }
+h1 { font-size: 1.6rem; margin: 0.3rem 0; }
+h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid var(--rule); padding-bottom: 0.2rem; }
+a { color: var(--accent); }
+.muted, .citation { color: var(--muted); }
+.synthetic-banner { background: #fff4d6; border: 2px solid #E69F00; color: #5a3d00; font-weight: 600;
+                    padding: 0.6rem 0.9rem; margin: 0.8rem 0; border-radius: 4px; }
+.origin-unknown { background: #eef1f4; border: 1px solid var(--rule); padding: 0.5rem 0.8rem; }
+table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
+th, td { border: 1px solid var(--rule); padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f3f5f7; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.status, td.claim_id { white-space: nowrap; }
+tr.pass td.status { background: var(--pass); color: var(--pass-ink); font-weight: 600; }
+tr.fail td.status { background: var(--fail); color: var(--fail-ink); font-weight: 600; }
+tr.fail td { border-color: #e7a89f; }
+.counts .pass { color: var(--pass-ink); font-weight: 600; }
+.counts .fail { color: var(--fail-ink); font-weight: 600; }
+figure.figure { margin: 1.2rem 0 2rem; }
+figure.figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
+figcaption { margin-top: 0.3rem; }
+.links { font-size: 0.9rem; }
+pre.json { background: #f7f8fa; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
+footer { color: var(--muted); font-size: 0.85rem; margin-top: 3rem; padding-bottom: 2rem; }
+/* rendered notebooks (nbconvert "basic" template) */
+.notebook .cell { margin: 0.6rem 0; }
+.notebook .input_prompt, .notebook .output_prompt { color: var(--muted); font-size: 0.75rem;
+                                                    font-family: ui-monospace, monospace; }
+.notebook .input_area { background: #f7f8fa; border: 1px solid var(--rule); border-radius: 3px;
+                        padding: 0.3rem 0.5rem; overflow-x: auto; }
+.notebook pre { margin: 0; font-size: 0.82rem; white-space: pre-wrap; }
+.notebook .output_area { overflow-x: auto; padding: 0.2rem 0.5rem; }
+.notebook .output_stderr { background: #fdf1f0; }
+.notebook .output_png img, .notebook img { max-width: 100%; height: auto; }
+.notebook a.anchor-link { display: none; }
+.notebook table.dataframe { font-size: 0.8rem; }
+"""
+
+PAGE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{css}">
+</head>
+<body>
+<header class="top">
+{crumbs}<h1>{heading}</h1>
+{banner}</header>
+<main>
+{body}
+</main>
+<footer>{footer}</footer>
+</body>
+</html>
+"""
+
+FOOTER = ("Static report of the Integrating compendium, built from reports/, figures/ and data/derived/ "
+          "by <code>integrating build-site</code>. Opens from disk; needs no network.")
+
+
+def esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def href(path: str) -> str:
+    """A relative URL for a relative POSIX path (each part percent-encoded)."""
+    return "/".join(quote(part) for part in path.split("/"))
+
+
+def _page(title: str, body: str, *, css: str, crumbs: str = "", banner: str = "") -> str:
+    return PAGE.format(title=esc(title), heading=esc(title), css=href(css), crumbs=crumbs, banner=banner,
+                       body=body, footer=FOOTER)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading what the run left
+
+
+def study_origin(raw_dir) -> dict:
+    """``{"synthetic": True/False/None, "description": ..., "months": ..., "start_date": ...}``."""
+    path = Path(raw_dir) / "datapackage.json"
+    try:
+        study = json.loads(path.read_text(encoding="utf-8")).get("study", {})
+    except (OSError, json.JSONDecodeError):
+        return {"synthetic": None, "description": "", "source": str(path)}
+    return {"synthetic": bool(study.get("synthetic")) if "synthetic" in study else None,
+            "description": str(study.get("description", "")), "months": study.get("months"),
+            "start_date": study.get("start_date"), "source": str(path)}
+
+
+def banner(origin: dict) -> str:
+    if origin["synthetic"] is True:
+        return ('<div class="synthetic-banner" role="note" id="synthetic">SYNTHETIC DATA: every number, '
+                "figure and text in this report comes from an invented study that follows the published "
+                "design. It is not evidence about real clinics.</div>\n")
+    if origin["synthetic"] is None:
+        return (f'<div class="origin-unknown" role="note">Origin of the data unknown: '
+                f"{esc(origin['source'])} was not found or has no study.synthetic.</div>\n")
+    return ""
+
+
+def read_provenance(provenance_dir) -> dict[str, dict]:
+    """Provenance records by notebook name (file stem), sorted."""
+    records = {}
+    for path in sorted(Path(provenance_dir).glob("*.json")):
+        try:
+            records[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            records[path.stem] = {"notebook": path.stem, "error": "not valid JSON"}
+    return records
+
+
+def figure_owners(records: dict[str, dict]) -> dict[str, str]:
+    """File name of each output (e.g. ``inventory.svg``) -> the notebook whose record lists it."""
+    owners = {}
+    for name, record in records.items():
+        for out in record.get("outputs", []) or []:
+            path = out.get("path") if isinstance(out, dict) else out
+            if path:
+                owners.setdefault(Path(str(path)).name, name)
+    return owners
+
+
+def figures(figures_dir) -> list[dict]:
+    """Every figure stem under ``figures_dir`` with its files and caption, sorted by stem."""
+    figures_dir = Path(figures_dir)
+    stems = sorted({p.stem for p in figures_dir.glob("*") if p.suffix.lstrip(".") in FIGURE_FORMATS})
+    out = []
+    for stem in stems:
+        files = {fmt: figures_dir / f"{stem}.{fmt}" for fmt in FIGURE_FORMATS if (figures_dir / f"{stem}.{fmt}").is_file()}
+        caption_path = figures_dir / f"{stem}.txt"
+        caption = caption_path.read_text(encoding="utf-8").strip() if caption_path.is_file() else ""
+        out.append({"stem": stem, "files": files, "caption": caption})
+    return out
+
+
+def _read_csv(path) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# HTML pieces
+
+
+def html_table(df: pd.DataFrame, *, table_id: str | None = None, row_class: str | None = None,
+               numeric: tuple = ()) -> str:
+    """A plain, escaped HTML table (row_class: a column whose value becomes each row's class)."""
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in df.columns)
+    rows = []
+    for values in df.itertuples(index=False):
+        record = dict(zip(df.columns, values))
+        cls = f' class="{esc(record[row_class])}"' if row_class else ""
+        cells = "".join(
+            f'<td class="{"num" if c in numeric else esc(c)}">{esc(v)}</td>' for c, v in record.items()
+        )
+        rows.append(f"<tr{cls}>{cells}</tr>")
+    ident = f' id="{esc(table_id)}"' if table_id else ""
+    return f"<table{ident}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+
+
+def claims_section(claims: pd.DataFrame | None, source: str) -> str:
+    if claims is None:
+        return (f'<section id="claims-check"><h2>Claims check</h2><p class="muted">No claims check found '
+                f"({esc(source)}); run notebooks/05_claims_check.ipynb.</p></section>")
+    cols = [c for c in CLAIM_COLUMNS if c in claims.columns]
+    status = claims["status"] if "status" in claims.columns else pd.Series([""] * len(claims), index=claims.index)
+    n_pass, n_fail = int(status.eq("pass").sum()), int(status.eq("fail").sum())
+    marks = {"pass": "✓ pass", "fail": "✗ fail"}
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in cols)
+    rows = []
+    for (_, row), state in zip(claims[cols].iterrows(), status):
+        cells = "".join(f'<td class="{esc(c)}">{esc(marks.get(row[c], row[c]) if c == "status" else row[c])}</td>'
+                        for c in cols)
+        rows.append(f'<tr class="{esc(state)}">{cells}</tr>')
+    body = (f'<table id="claims">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
+            + "\n</tbody>\n</table>")
+    verdict = ("Every published number and consistency check is reproduced." if n_fail == 0 and len(claims)
+               else f"{n_fail} claim(s) or check(s) are not reproduced (see the reason column).")
+    return (
+        '<section id="claims-check"><h2>Claims check</h2>\n'
+        f'<p class="counts"><span id="claims-total">{len(claims)}</span> claims and checks: '
+        f'<span class="pass">{n_pass} pass</span>, <span class="fail">{n_fail} fail</span>. {esc(verdict)}</p>\n'
+        '<p class="muted">Each published number is recomputed from the derived tables and compared at the '
+        "paper's rounding; consistency checks recompute reported statistics from each other (statcheck, GRIM). "
+        f'Source: <a href="{href(f"{SITE}/data/claims_check.csv")}">claims_check.csv</a>.</p>\n'
+        f"{body}\n</section>"
+    )
+
+
+def figure_block(fig: dict, owner: str | None, has_notebook: bool, has_record: bool) -> str:
+    stem = fig["stem"]
+    shown = next((fmt for fmt in FIGURE_DISPLAY if fmt in fig["files"]), None)
+    caption = fig["caption"] or "(no caption file)"
+    parts = [f'<figure class="figure" id="fig-{esc(stem)}">']
+    if shown:
+        parts.append(f'<img src="{href(f"{SITE}/figures/{stem}.{shown}")}" alt="{esc(caption)}">')
+    parts.append(f"<figcaption><strong>{esc(stem)}</strong>. {esc(caption)}</figcaption>")
+    links = [f'<a href="{href(f"{SITE}/figures/{stem}.{fmt}")}">{fmt.upper()}</a>' for fmt in fig["files"]]
+    made = ""
+    if owner:
+        made = " · made by " + (
+            f'<a href="{href(f"{SITE}/notebooks/{owner}.html")}">{esc(owner)}</a>' if has_notebook else esc(owner))
+        if has_record:
+            made += f' (<a href="{href(f"{SITE}/provenance/{owner}.html")}">provenance</a>)'
+    parts.append(f'<div class="links">Files: {" · ".join(links)}{made}</div>')
+    parts.append("</figure>")
+    return "\n".join(parts)
+
+
+def _run_time(record: dict | None, nb_meta: dict | None) -> str:
+    bits = []
+    if record and record.get("started"):
+        bits.append(f"started {record['started']}")
+    if record and record.get("duration_s") is not None:
+        bits.append(f"{record['duration_s']} s")
+    elif nb_meta and nb_meta.get("duration") is not None:
+        bits.append(f"{float(nb_meta['duration']):.1f} s")
+    return ", ".join(bits)
+
+
+def notebooks_section(names: list[str], records: dict, meta: dict) -> str:
+    if not names and not records:
+        return '<section id="notebooks"><h2>Notebooks and provenance</h2><p class="muted">No executed notebook or provenance record found.</p></section>'
+    rows = []
+    for name in sorted(set(names) | set(records)):
+        nb = (f'<a href="{href(f"{SITE}/notebooks/{name}.html")}">{esc(name)}</a> '
+              f'(<a href="{href(f"notebooks/{name}.ipynb")}">ipynb</a>)') if name in names else esc(name)
+        prov = (f'<a href="{href(f"{SITE}/provenance/{name}.html")}">record</a> '
+                f'(<a href="{href(f"{SITE}/provenance/{name}.json")}">JSON</a>)') if name in records else "none"
+        rows.append(f"<tr><td>{nb}</td><td>{prov}</td><td>{esc(_run_time(records.get(name), meta.get(name)))}</td></tr>")
+    return ('<section id="notebooks"><h2>Notebooks and provenance</h2>\n'
+            "<p>Each executed notebook (with the parameters it ran with) and its provenance record: "
+            "parameters, SHA-256 of every input and output, code version and run time.</p>\n"
+            '<table id="notebook-list"><thead><tr><th scope="col">notebook</th><th scope="col">provenance</th>'
+            '<th scope="col">run</th></tr></thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n</table></section>")
+
+
+def provenance_page(name: str, record: dict, origin: dict, has_notebook: bool) -> str:
+    parts = []
+    if has_notebook:
+        parts.append(f'<p>Notebook: <a href="{href(f"../notebooks/{name}.html")}">{esc(name)}</a></p>')
+    parts.append(f'<p>Raw record: <a href="{href(f"{name}.json")}">{esc(name)}.json</a></p>')
+    summary = {k: record.get(k) for k in ("git_commit", "platform", "started", "duration_s", "command") if k in record}
+    if summary:
+        parts.append("<h2>Run</h2>" + html_table(pd.DataFrame({"field": list(summary), "value": list(summary.values())}),
+                                                  table_id="run"))
+    params = record.get("parameters") or {}
+    if params:
+        parts.append("<h2>Parameters</h2>" + html_table(pd.DataFrame(
+            {"parameter": list(params), "value": [json.dumps(v, sort_keys=True) for v in params.values()]}),
+            table_id="parameters"))
+    for key, title in (("inputs", "Inputs"), ("outputs", "Outputs")):
+        entries = record.get(key) or []
+        if entries:
+            df = pd.DataFrame([e if isinstance(e, dict) else {"path": e} for e in entries])
+            parts.append(f"<h2>{title} ({len(df)})</h2>" + html_table(df.astype(str), table_id=key))
+    versions = record.get("versions") or {}
+    if versions:
+        parts.append("<h2>Versions</h2>" + html_table(
+            pd.DataFrame({"package": list(versions), "version": list(versions.values())}), table_id="versions"))
+    crumbs = '<nav class="crumbs"><a href="../../index.html">Report</a> › provenance</nav>\n'
+    return _page(f"Provenance: {name}", "\n".join(parts), css="../style.css", crumbs=crumbs, banner=banner(origin))
+
+
+# ----------------------------------------------------------------------------------------------
+# Notebooks
+
+
+def render_notebook(path) -> tuple[str, dict]:
+    """(HTML body, papermill metadata) of an executed notebook: nbconvert ``basic``, remote tags removed."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(path), as_version=4)
+    exporter = HTMLExporter(template_name="basic")
+    exporter.exclude_input_prompt = False
+    body, _ = exporter.from_notebook_node(nb)
+    body = REMOTE_TAG.sub("", body)
+    return body, dict(nb.metadata.get("papermill", {}) or {})
+
+
+def notebook_page(name: str, body: str, meta: dict, origin: dict, has_record: bool) -> str:
+    info = []
+    if meta.get("start_time"):
+        info.append(f"executed {esc(meta['start_time'])}")
+    if meta.get("duration") is not None:
+        info.append(f"{float(meta['duration']):.1f} s")
+    params = meta.get("parameters") or {}
+    head = [f'<p class="muted">{" · ".join(info)}</p>' if info else ""]
+    links = [f'<a href="{href(f"../../notebooks/{name}.ipynb")}">executed notebook (ipynb)</a>']
+    if has_record:
+        links.append(f'<a href="{href(f"../provenance/{name}.html")}">provenance record</a>')
+    head.append(f'<p class="links">{" · ".join(links)}</p>')
+    if params:
+        head.append("<details><summary>Parameters of this run</summary>" + html_table(pd.DataFrame(
+            {"parameter": list(params), "value": [json.dumps(params[k], sort_keys=True) for k in params]}),
+            table_id="parameters") + "</details>")
+    crumbs = '<nav class="crumbs"><a href="../../index.html">Report</a> › notebooks</nav>\n'
+    return _page(name, "\n".join(head) + f'\n<div class="notebook">\n{body}\n</div>', css="../style.css",
+                 crumbs=crumbs, banner=banner(origin))
+
+
+def style_sheet() -> str:
+    from pygments.formatters import HtmlFormatter
+
+    return STYLE + "\n/* code highlighting */\n" + HtmlFormatter(style="default").get_style_defs(".highlight") + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# The site
+
+
+def _resolve(workdir: Path, value, default: str) -> Path:
+    path = Path(value if value is not None else default)
+    return path if path.is_absolute() else workdir / path
+
+
+def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derived_dir=None,
+               figures_dir=None, reports_dir=None) -> Path:
+    """Build ``reports/index.html`` and ``reports/site/`` from a working folder; return the index path.
+
+    Relative folders are taken inside ``workdir`` (defaults: data/raw, data/derived, figures,
+    reports). Excerpts of coded texts (``mechanism_excerpts.csv``) are shown only when
+    ``show_excerpts`` is true.
+    """
+    workdir = Path(workdir)
+    raw_dir = _resolve(workdir, raw_dir, "data/raw")
+    derived_dir = _resolve(workdir, derived_dir, "data/derived")
+    figures_dir = _resolve(workdir, figures_dir, "figures")
+    reports_dir = _resolve(workdir, reports_dir, "reports")
+    executed_dir, provenance_dir = reports_dir / "notebooks", reports_dir / "provenance"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+
+    origin = study_origin(raw_dir)
+    records = read_provenance(provenance_dir)
+    notebooks = sorted(p.stem for p in executed_dir.glob("*.ipynb")) if executed_dir.is_dir() else []
+    figs = figures(figures_dir) if figures_dir.is_dir() else []
+    owners = figure_owners(records)
+
+    tmp = reports_dir / f".{SITE}.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    for sub in ("figures", "notebooks", "provenance", "data"):
+        (tmp / sub).mkdir(parents=True)
+    (tmp / "style.css").write_text(style_sheet(), encoding="utf-8")
+
+    # figures: copied so the site is self-contained
+    for fig in figs:
+        for fmt, src in fig["files"].items():
+            shutil.copyfile(src, tmp / "figures" / f"{fig['stem']}.{fmt}")
+
+    # notebooks and provenance records
+    meta = {}
+    for name in notebooks:
+        body, meta[name] = render_notebook(executed_dir / f"{name}.ipynb")
+        page = notebook_page(name, body, meta[name], origin, name in records)
+        (tmp / "notebooks" / f"{name}.html").write_text(page, encoding="utf-8")
+    for name, record in records.items():
+        shutil.copyfile(provenance_dir / f"{name}.json", tmp / "provenance" / f"{name}.json")
+        page = provenance_page(name, record, origin, name in notebooks)
+        (tmp / "provenance" / f"{name}.html").write_text(page, encoding="utf-8")
+
+    # tables
+    claims_path = derived_dir / "claims_check.csv"
+    claims = _read_csv(claims_path) if claims_path.is_file() else None
+    if claims is not None:
+        shutil.copyfile(claims_path, tmp / "data" / "claims_check.csv")
+    inventory_path = derived_dir / "inventory.csv"
+    inventory = _read_csv(inventory_path) if inventory_path.is_file() else None
+    if inventory is not None:
+        shutil.copyfile(inventory_path, tmp / "data" / "inventory.csv")
+    excerpts = None
+    excerpts_path = derived_dir / "mechanism_excerpts.csv"
+    if show_excerpts and excerpts_path.is_file():
+        excerpts = _read_csv(excerpts_path)
+
+    # landing page
+    sections = [_intro(origin)]
+    sections.append(claims_section(claims, str(claims_path)))
+    fig_html = []
+    for fig in figs:
+        owner = figure_owner(owners, fig)
+        fig_html.append(figure_block(fig, owner, owner in notebooks, owner in records))
+    sections.append('<section id="figures"><h2>Figures</h2>\n'
+                    + ("\n".join(fig_html) if fig_html else '<p class="muted">No figure found.</p>') + "\n</section>")
+    sections.append(notebooks_section(notebooks, records, meta))
+    if inventory is not None:
+        numeric = tuple(c for c in inventory.columns if c.startswith("n_"))
+        sections.append('<section id="inventory"><h2>Data inventory</h2>\n'
+                        f'<p>Documents, coded passages and survey responses per clinic. Source: '
+                        f'<a href="{href(f"{SITE}/data/inventory.csv")}">inventory.csv</a>.</p>\n'
+                        + html_table(inventory, table_id="inventory-table", numeric=numeric) + "\n</section>")
+    else:
+        sections.append('<section id="inventory"><h2>Data inventory</h2><p class="muted">No inventory '
+                        f"found ({esc(inventory_path)}).</p></section>")
+    if excerpts is not None:
+        sections.append(_excerpts_section(excerpts))
+    toc = ['<a href="#claims-check">Claims</a>', '<a href="#figures">Figures</a>',
+           '<a href="#notebooks">Notebooks</a>', '<a href="#inventory">Inventory</a>']
+    if excerpts is not None:
+        toc.append('<a href="#excerpts">Excerpts</a>')
+    crumbs = f'<nav class="toc">{"".join(toc)}</nav>\n'
+    index = _page("Integrating: reproduction report", "\n".join(sections), css=f"{SITE}/style.css",
+                  crumbs=crumbs, banner=banner(origin))
+
+    # swap the new site in, then the landing page
+    site = reports_dir / SITE
+    if site.exists():
+        shutil.rmtree(site)
+    tmp.rename(site)
+    return io.write_text(reports_dir / "index.html", index)
+
+
+def figure_owner(owners: dict, fig: dict) -> str | None:
+    """The notebook whose provenance record lists one of the figure's files, if any."""
+    return next((owners[f"{fig['stem']}.{fmt}"] for fmt in fig["files"] if f"{fig['stem']}.{fmt}" in owners), None)
+
+
+def _intro(origin: dict) -> str:
+    from .claims import load_claims
+
+    paper = load_claims().paper
+    doi = paper.get("doi")
+    cite = esc(" ".join(str(paper.get("citation", "")).split()))
+    doi_link = f' <a href="https://doi.org/{esc(doi)}">doi:{esc(doi)}</a>' if doi else ""
+    study = []
+    if origin.get("months"):
+        study.append(f"{esc(origin['months'])} months from {esc(origin.get('start_date', ''))}")
+    desc = f"<p>{esc(origin['description'])}</p>" if origin.get("description") else ""
+    return ('<section id="about"><p class="citation">Reproduction of ' + cite + doi_link + "</p>\n"
+            + desc + (f"<p>Study period: {'; '.join(study)}.</p>" if study else "") + "</section>")
+
+
+def _excerpts_section(excerpts: pd.DataFrame) -> str:
+    cols = [c for c in EXCERPT_COLUMNS if c in excerpts.columns]
+    parts = ['<section id="excerpts"><h2>Excerpts</h2>\n<p>Coded passages shown for each mechanism '
+             "(shown because show_excerpts is true).</p>"]
+    if "code" in excerpts.columns:
+        for code in sorted(excerpts["code"].unique()):
+            part = excerpts.loc[excerpts["code"].eq(code), [c for c in cols if c != "code"]]
+            parts.append(f"<h3>{esc(code)}</h3>" + html_table(part, table_id=f"excerpts-{code}"))
+    else:
+        parts.append(html_table(excerpts[cols] if cols else excerpts, table_id="excerpts-table"))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def remote_references(text: str) -> list[str]:
+    """Tags of ``text`` that would load a script, style sheet, frame or image from the network."""
+    return [m.group(0) for m in REMOTE_CHECK.finditer(text)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line

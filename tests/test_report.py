@@ -1,0 +1,277 @@
+"""Report site: built from a small fake run (figures, executed notebook, provenance, derived tables)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io as stdio
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import matplotlib.pyplot as plt
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from integrating import cli, claims, io, plotting, report
+
+EXCERPT_MARKER = "Zanzibar-excerpt-7781"
+CLAIM_ROWS = [
+    ("n_clinics", "Number of clinics", "16", "16", "0", "pass"),
+    ("change_more", "Mean change, more", "+0.07", "+0.04", "0", "fail"),
+    ("p_change", "p-value", "0.02", "0.02", "0", "pass"),
+    ("grim_clinic_means", "GRIM <means> & n", "0", "0", "", "pass"),
+]
+
+
+def _png_bytes() -> bytes:
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1], [0, 1])
+    buf = stdio.BytesIO()
+    fig.savefig(buf, format="png", dpi=40)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def make_workdir(root: Path, *, synthetic: bool | None = True, excerpts: bool = True) -> Path:
+    """A fake run: figures (SVG+PNG+PDF, PNG only), an executed notebook, provenance and derived tables."""
+    root.mkdir(parents=True, exist_ok=True)
+    raw = root / "data" / "raw"
+    raw.mkdir(parents=True)
+    if synthetic is not None:
+        (raw / "datapackage.json").write_text(json.dumps({"study": {
+            "synthetic": synthetic, "months": 15, "start_date": "2014-01-01",
+            "description": "A test study & its <description>."}}))
+    derived = root / "data" / "derived"
+    table = pd.DataFrame(CLAIM_ROWS, columns=claims.COLUMNS[:6])
+    for col in claims.COLUMNS[6:]:
+        table[col] = ""
+    table.loc[1, "reason"] = "unrounded 0.04"
+    io.write_table(table, derived / "claims_check.csv")
+    io.write_table(pd.DataFrame({"clinic_id": ["A1", "B2", "C3"], "n_documents": [3, 2, 1], "n_field_notes": [1, 1, 1],
+                                 "n_meeting_minutes": [1, 1, 0], "n_interviews": [1, 0, 0]}), derived / "inventory.csv")
+    if excerpts:
+        io.write_table(pd.DataFrame({"code": ["sensemaking", "negotiating"], "clinic_id": ["A1", "B2"],
+                                     "document_id": ["A1-FN01", "B2-IN01"], "segment_id": ["s1", "s2"],
+                                     "excerpt": [f"{EXCERPT_MARKER} <b>bold?</b>", "We agreed & moved on."]}),
+                       derived / "mechanism_excerpts.csv")
+
+    figures = root / "figures"
+    plotting.use_style()
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.bar(["more", "less"], [0.07, -0.08], color=[plotting.GROUP_COLORS["more"], plotting.GROUP_COLORS["less"]])
+    plotting.label_synthetic(fig, True)
+    io.save_figure(fig, figures / "survey_change", caption="Mean change by group (SYNTHETIC data).")
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.scatter([1, 2, 3], [3, 1, 2])
+    io.save_figure(fig, figures / "scatter plot", formats=("png",), caption="A PNG-only figure with a space.")
+    plt.close(fig)
+    (figures / "README.md").write_text("not a figure\n")
+
+    nb = new_notebook(metadata={
+        "kernelspec": {"name": "integrating", "display_name": "Python (integrating)", "language": "python"},
+        "papermill": {"start_time": "2026-01-01T10:00:00", "end_time": "2026-01-01T10:00:03", "duration": 3.2,
+                      "parameters": {"derived_dir": "data/derived", "show_excerpts": True}}})
+    png = base64.b64encode(_png_bytes()).decode()
+    nb.cells = [
+        new_markdown_cell("# 04 · Demo notebook\n\nSome *text* with a [relative link](#Results) and math $x^2$."),
+        new_code_cell("print('hello')", execution_count=1,
+                      outputs=[new_output("stream", name="stdout", text="hello from the kernel\n")]),
+        new_markdown_cell("## Results"),
+        new_code_cell("df", execution_count=2, outputs=[new_output(
+            "execute_result", execution_count=2,
+            data={"text/plain": "table", "text/html": "<table class='dataframe'><tr><td>42</td></tr></table>"})]),
+        new_code_cell("fig", execution_count=3, outputs=[new_output("display_data", data={"image/png": png,
+                                                                                           "text/plain": "<Figure>"})]),
+        new_code_cell("widget", execution_count=4, outputs=[new_output("display_data", data={
+            "text/html": '<script src="https://cdn.example.org/lib.js"></script><p>remote script stripped</p>',
+            "text/plain": "w"})]),
+    ]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"
+    (root / "reports" / "notebooks").mkdir(parents=True)
+    nbformat.write(nb, root / "reports" / "notebooks" / "04_demo.ipynb")
+
+    prov = root / "reports" / "provenance"
+    prov.mkdir(parents=True)
+    record = {"notebook": "04_demo", "parameters": {"derived_dir": "data/derived", "seed": 1},
+              "inputs": [{"path": "data/raw/datapackage.json", "sha256": "ab" * 32}],
+              "outputs": [{"path": f"figures/survey_change.{f}", "sha256": "cd" * 32} for f in ("svg", "pdf", "png")]
+              + [{"path": "figures/scatter plot.png", "sha256": "ef" * 32}],
+              "git_commit": "0" * 40, "versions": {"python": "3.11.7"}, "platform": "Linux",
+              "started": "2026-01-01T10:00:00+00:00", "duration_s": 3.1, "command": "x"}
+    (prov / "04_demo.json").write_text(json.dumps(record, indent=2))
+    (prov / "00_validate.json").write_text(json.dumps({"notebook": "00_validate", "parameters": {"raw_dir": "data/raw"},
+                                                       "inputs": [], "outputs": [], "started": "2026-01-01T09:59:00"}))
+    return root
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for key in ("href", "src"):
+            if a.get(key) is not None:
+                self.refs.append((tag, a[key]))
+
+
+def parse(path: Path) -> Links:
+    p = Links()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def pages(reports: Path) -> list[Path]:
+    return [reports / "index.html", *sorted((reports / "site").rglob("*.html"))]
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = make_workdir(tmp_path_factory.mktemp("run") / "w")
+    report.build_site(root, show_excerpts=True)
+    return root
+
+
+def test_site_layout(built):
+    reports = built / "reports"
+    assert (reports / "index.html").is_file()
+    for rel in ("site/style.css", "site/notebooks/04_demo.html", "site/provenance/04_demo.html",
+                "site/provenance/04_demo.json", "site/provenance/00_validate.html", "site/figures/survey_change.svg",
+                "site/figures/survey_change.pdf", "site/figures/scatter plot.png", "site/data/claims_check.csv",
+                "site/data/inventory.csv"):
+        assert (reports / rel).is_file(), rel
+    assert not (reports / "site" / "figures" / "README.md").exists()
+    assert not (reports / ".site.tmp").exists()
+
+
+def test_every_relative_link_and_fragment_resolves(built):
+    for page in pages(built / "reports"):
+        parsed = parse(page)
+        for tag, ref in parsed.refs:
+            parts = urlsplit(ref)
+            if parts.scheme in ("http", "https"):
+                assert parts.netloc == "doi.org" and tag == "a", f"{page.name}: external {ref}"
+                continue
+            if parts.scheme == "data":  # embedded notebook outputs
+                continue
+            assert not parts.scheme, f"{page.name}: {ref}"
+            if parts.path:
+                target = (page.parent / unquote(parts.path)).resolve()
+                assert target.is_file(), f"{page.name}: {ref} -> {target}"
+            if parts.fragment and not parts.path:
+                frag = unquote(parts.fragment)
+                assert frag in parsed.ids or parts.fragment in parsed.ids, f"{page.name}: #{frag}"
+
+
+def test_no_cdn_or_remote_resource(built):
+    for page in pages(built / "reports"):
+        text = page.read_text(encoding="utf-8")
+        assert report.remote_references(text) == [], page
+        assert not re.search(r"<script\b", text), page
+        assert "cdn" not in text.lower(), page
+    nb = (built / "reports/site/notebooks/04_demo.html").read_text(encoding="utf-8")
+    assert "remote script stripped" in nb
+
+
+def test_claims_table_rows_colours_and_counts(built):
+    index = (built / "reports/index.html").read_text(encoding="utf-8")
+    table = re.search(r'<table id="claims">.*?</table>', index, re.S).group(0)
+    rows = re.findall(r"<tr class=\"(pass|fail)\">", table)
+    assert rows == [r[5] for r in CLAIM_ROWS]
+    assert "3 pass</span>, <span class=\"fail\">1 fail" in index
+    assert "GRIM &lt;means&gt; &amp; n" in table  # escaped
+    css = (built / "reports/site/style.css").read_text(encoding="utf-8")
+    assert "tr.pass td.status" in css and "tr.fail td.status" in css
+
+
+def test_every_figure_with_caption_and_its_notebook_and_provenance(built):
+    index = (built / "reports/index.html").read_text(encoding="utf-8")
+    fig = re.search(r'<figure class="figure" id="fig-survey_change">.*?</figure>', index, re.S).group(0)
+    assert 'src="site/figures/survey_change.svg"' in fig
+    assert "Mean change by group (SYNTHETIC data)." in fig
+    assert 'href="site/notebooks/04_demo.html"' in fig and 'href="site/provenance/04_demo.html"' in fig
+    png = re.search(r'<figure class="figure" id="fig-scatter plot">.*?</figure>', index, re.S).group(0)
+    assert 'src="site/figures/scatter%20plot.png"' in png and "A PNG-only figure" in png
+
+
+def test_notebook_page_shows_outputs_run_time_and_links(built):
+    page = (built / "reports/site/notebooks/04_demo.html").read_text(encoding="utf-8")
+    assert "hello from the kernel" in page and "<td>42</td>" in page
+    assert "data:image/png;base64," in page
+    assert "executed 2026-01-01T10:00:00" in page
+    assert 'href="../provenance/04_demo.html"' in page and 'href="../../notebooks/04_demo.ipynb"' in page
+    prov = (built / "reports/site/provenance/04_demo.html").read_text(encoding="utf-8")
+    assert "figures/survey_change.svg" in prov and "0" * 40 in prov and 'href="../notebooks/04_demo.html"' in prov
+
+
+def test_inventory_and_synthetic_label(built):
+    index = (built / "reports/index.html").read_text(encoding="utf-8")
+    inv = re.search(r'<table id="inventory-table">.*?</table>', index, re.S).group(0)
+    assert inv.count("<tr>") == 4 and '<td class="num">3</td>' in inv
+    for page in pages(built / "reports"):
+        assert 'class="synthetic-banner"' in page.read_text(encoding="utf-8"), page
+    assert "A test study &amp; its &lt;description&gt;." in index
+
+
+def test_excerpts_only_when_allowed(tmp_path, built):
+    index = (built / "reports/index.html").read_text(encoding="utf-8")
+    assert EXCERPT_MARKER in index and "&lt;b&gt;bold?&lt;/b&gt;" in index and 'id="excerpts"' in index
+    root = make_workdir(tmp_path / "w")
+    report.build_site(root, show_excerpts=False)
+    for path in (root / "reports").rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".csv", ".css"):
+            assert EXCERPT_MARKER not in path.read_text(encoding="utf-8"), path
+    assert 'id="excerpts"' not in (root / "reports/index.html").read_text(encoding="utf-8")
+
+
+def test_two_builds_are_byte_identical_and_stale_files_go(tmp_path):
+    root = make_workdir(tmp_path / "w")
+    report.build_site(root, show_excerpts=True)
+    first = tree_digest(root / "reports")
+    (root / "reports/site/figures/old_figure.png").write_bytes(b"stale")
+    report.build_site(root, show_excerpts=True)
+    assert tree_digest(root / "reports") == first
+
+
+@pytest.mark.parametrize("synthetic, expected", [(False, None), (None, "Origin of the data unknown")])
+def test_real_or_unknown_data_are_labelled_as_such(tmp_path, synthetic, expected):
+    root = make_workdir(tmp_path / "w", synthetic=synthetic, excerpts=False)
+    index = report.build_site(root).read_text(encoding="utf-8")
+    assert 'class="synthetic-banner"' not in index
+    if expected:
+        assert expected in index
+
+
+def test_an_empty_run_builds_a_site_with_notices(tmp_path):
+    index = report.build_site(tmp_path).read_text(encoding="utf-8")
+    assert "No claims check found" in index and "No figure found." in index and "No inventory found" in index
+    assert "No executed notebook or provenance record found." in index
+
+
+def test_cli_build_site(tmp_path, capsys):
+    root = make_workdir(tmp_path / "w")
+    parser = cli.build_parser()
+    args = parser.parse_args(["build-site", "--workdir", str(root)])
+    assert args.show_excerpts is False and args.raw_dir == Path("data/raw")
+    assert args.func(args) == 0
+    assert EXCERPT_MARKER not in (root / "reports/index.html").read_text(encoding="utf-8")
+    args = parser.parse_args(["build-site", "--workdir", str(root), "--show-excerpts", "--raw-dir", str(tmp_path / "none")])
+    assert args.func(args) == 0
+    index = (root / "reports/index.html").read_text(encoding="utf-8")
+    assert EXCERPT_MARKER in index and "Origin of the data unknown" in index
+    assert "report site:" in capsys.readouterr().out
