@@ -13,12 +13,12 @@ help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
 # Virtual environment with the locked dependencies, the package and a named Jupyter kernel.
+# --compile-bytecode: imports stay fast where PYTHONDONTWRITEBYTECODE is set.
+# --no-deps: the lock is the complete set. It leaves out rfc3987-syntax (and lark), an optional
+# IRI checker of jsonschema that costs ~0.9 s at every import of papermill, nbformat or jsonschema.
 $(SETUP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	# --compile-bytecode: imports stay fast where PYTHONDONTWRITEBYTECODE is set.
-	# --no-deps: the lock is the complete set. It leaves out rfc3987-syntax (and lark), an optional
-	# IRI checker of jsonschema that costs ~0.9 s at every import of papermill, nbformat or jsonschema.
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (integrating)" >/dev/null
