@@ -182,6 +182,25 @@ def _check_evidence(evidence, where: str, problems: list) -> None:
             problems.append(f"{where}: missing key 'evidence.{key}' (evidence kind '{kind}' needs it)")
 
 
+def _check_id_and_label(entry: dict, where: str, seen: dict, problems: list) -> bool:
+    """Check a node's or group's ``id`` (well-formed, not used before) and ``label``."""
+    ok = True
+    ident = entry.get("id")
+    if "id" in entry:
+        if not isinstance(ident, str) or not ID_PATTERN.match(ident):
+            problems.append(f"{where}: key 'id' is {ident!r}; expected letters, digits and _ starting with a letter")
+            ok = False
+        elif ident in seen:
+            problems.append(f"{where}: duplicate id '{ident}' (already used by {seen[ident]})")
+            ok = False
+        else:
+            seen[ident] = where
+    if "label" in entry and not _is_text(entry["label"]):
+        problems.append(f"{where}: key 'label' must be a non-empty text")
+        ok = False
+    return ok
+
+
 def parse(data, source="model") -> Model:
     """Validate the parsed content of a model file and build a :class:`Model`.
 
@@ -218,21 +237,8 @@ def parse(data, source="model") -> Model:
         where = _where("nodes", i, entry)
         if not _check_keys(entry, where, NODE_KEYS, problems):
             continue
-        ok = True
         ident = entry.get("id")
-        if "id" in entry:
-            if not isinstance(ident, str) or not ID_PATTERN.match(ident):
-                problems.append(f"{where}: key 'id' is {ident!r}; "
-                                "expected letters, digits and _ starting with a letter")
-                ok = False
-            elif ident in seen:
-                problems.append(f"{where}: duplicate id '{ident}' (already used by {seen[ident]})")
-                ok = False
-            else:
-                seen[ident] = where
-        if "label" in entry and not _is_text(entry["label"]):
-            problems.append(f"{where}: key 'label' must be a non-empty text")
-            ok = False
+        ok = _check_id_and_label(entry, where, seen, problems)
         kind = entry.get("kind")
         if "kind" in entry and kind not in KINDS:
             problems.append(f"{where}: unknown kind {kind!r} in key 'kind' (known kinds: {', '.join(KINDS)})")
@@ -261,21 +267,8 @@ def parse(data, source="model") -> Model:
         where = _where("groups", i, entry)
         if not _check_keys(entry, where, GROUP_KEYS, problems):
             continue
-        ok = True
         ident = entry.get("id")
-        if "id" in entry:
-            if not isinstance(ident, str) or not ID_PATTERN.match(ident):
-                problems.append(f"{where}: key 'id' is {ident!r}; "
-                                "expected letters, digits and _ starting with a letter")
-                ok = False
-            elif ident in seen:
-                problems.append(f"{where}: duplicate id '{ident}' (already used by {seen[ident]})")
-                ok = False
-            else:
-                seen[ident] = where
-        if "label" in entry and not _is_text(entry["label"]):
-            problems.append(f"{where}: key 'label' must be a non-empty text")
-            ok = False
+        ok = _check_id_and_label(entry, where, seen, problems)
         members = entry.get("members")
         if "members" in entry:
             if not isinstance(members, list) or not members:
