@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 SETUP  := $(VENV)/.setup-done
 ARGS   ?=
 
-.PHONY: help setup run verify test test-fast lab bench clean system-deps
+.PHONY: help setup run verify power test test-fast lab bench clean system-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -31,6 +31,12 @@ run: $(SETUP)  ## run the whole study on the bundled data (ARGS="--config key=va
 
 verify: $(SETUP)  ## run the study and fail, naming them, when published numbers are not reproduced
 	$(BIN)/snakemake --cores all --config fail_on_claims=true $(ARGS)
+
+power: $(SETUP)  ## the power and design simulation (sharded; see docs/robustness-and-power.md)
+	$(BIN)/snakemake --cores all power $(ARGS)
+
+bench: $(SETUP)  ## measure the pipeline and the analyses at 16, 160 and 1,600 clinics (benchmarks/results.json)
+	$(BIN)/python benchmarks/run.py $(ARGS)
 
 system-deps:  ## Debian packages the browser tests need (chromium); run as root or with sudo
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -12,6 +12,7 @@ study_config.check(config, source="config (config.yaml and --config overrides)")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/study.smk"
+include: "workflow/rules/power.smk"
 
 
 rule all:

@@ -20,6 +20,7 @@ RUNS = [
     ("04_survey_effect", {"permutation_max_exact": 10, "permutation_draws": 2000, "confidence_level": 0.9}),
     ("03_conceptual_model", {"max_clinic_panels": 4}),
     ("05_claims_check", {}),
+    ("06_robustness", {"threshold_grid": [0.4, 0.6], "multiverse_max_loo_clinics": 2}),
 ]
 
 

@@ -102,12 +102,33 @@ rule claims_check:
         RUN_NOTEBOOK
 
 
+rule robustness:
+    input:
+        notebook=NOTEBOOKS / "06_robustness.ipynb",
+        code=package("multiverse", "segmentation", "survey"),
+        valid=rules.validate.output,
+    output:
+        f"{PROV}/06_robustness.json",
+    log:
+        f"{EXECUTED}/06_robustness.ipynb",
+    params:
+        nb=notebook_parameters(
+            "segmentation_rule", "implementation_threshold", "implemented_count_threshold",
+            "threshold_grid", "composite_min_answered", "confidence_level", "seed",
+            "multiverse_count_grid", "multiverse_min_answered_grid", "multiverse_max_loo_clinics",
+            "multiverse_permutation_max_exact", "multiverse_permutation_draws",
+        ),
+    shell:
+        RUN_NOTEBOOK
+
+
 NOTEBOOK_OUTPUTS = [
     rules.data_inventory.output,
     rules.case_segmentation.output,
     rules.conceptual_model.output,
     rules.survey_effect.output,
     rules.claims_check.output,
+    rules.robustness.output,
 ]
 
 
