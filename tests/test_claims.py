@@ -127,7 +127,7 @@ def _by_id(table):
 def test_packaged_claims_file_lists_every_published_number():
     cf = claims.load_claims()
     ids = [c.id for c in cf.claims]
-    assert ids == ["n_clinics", "study_months", "source_types", "n_more", "n_less", "n_mechanisms",
+    assert ids == ["n_clinics", "study_months", "source_types", "n_more", "n_less", "mechanisms",
                    "change_more", "change_less", "p_change"]
     published = {c.id: c.published for c in cf.claims}
     assert published["change_more"] == 0.07 and published["change_less"] == -0.08 and published["p_change"] == 0.02
@@ -180,7 +180,8 @@ def test_tables_reproducing_the_paper_pass_every_claim_and_check(dirs):
     assert t.loc["change_less", "reproduced"] == "-0.08"
     assert t.loc["p_change", "reproduced"] == "0.02"
     assert t.loc["source_types", "reproduced"] == "field_note; interview; meeting_minutes"
-    assert t.loc["n_mechanisms", "reproduced"] == "4"  # 3 strongly + 1 weakly; "not" not counted
+    # 3 strongly + 1 weakly; "not" not counted
+    assert t.loc["mechanisms", "reproduced"] == "bridging_communication; engaging_groups; negotiating; sensemaking"
     # claims first (file order), then the consistency checks with one row per analysis / group
     assert table["claim_id"].tolist()[9:] == [
         "p_from_t.student_t", "p_from_t.welch_t", "t_from_group_summary", "estimate_is_difference",
@@ -203,7 +204,8 @@ def test_other_data_fail_truthfully_naming_each_claim(tmp_path):
     write_derived(tmp_path / "derived", change_more=0.04, change_less=-0.11, p=0.027, n_more=10, n_less=6,
                   verdicts=("strongly distinguishing",) * 3)
     table = _by_id(claims.check(tmp_path / "derived", raw))
-    expected = {"study_months": "12", "n_more": "10", "n_less": "6", "n_mechanisms": "3", "change_more": "+0.04",
+    expected = {"study_months": "12", "n_more": "10", "n_less": "6",
+                "mechanisms": "bridging_communication; engaging_groups; sensemaking", "change_more": "+0.04",
                 "change_less": "-0.11", "p_change": "0.03"}
     for cid, reproduced in expected.items():
         assert table.loc[cid, "status"] == "fail" and table.loc[cid, "reproduced"] == reproduced, cid
@@ -267,7 +269,7 @@ def test_missing_column_no_matching_row_and_empty_file(dirs):
     assert "0 rows of survey_group_change.csv match where group = less" in t.loc["change_less", "reason"]
     assert t.loc["change_more", "status"] == "pass"
     assert "clinic_segments.csv lacks column(s) group" in t.loc["n_more", "reason"]
-    assert "cannot be read as CSV" in t.loc["n_mechanisms", "reason"]
+    assert "cannot be read as CSV" in t.loc["mechanisms", "reason"]
     assert t.loc["group_mean_change.less", "status"] == "fail"
 
 

@@ -148,3 +148,25 @@ def test_long_lists_are_summarised():
     lines = validate.summarise(problems, max_listed=5)
     assert len(lines) == 6
     assert lines[-1] == "t.csv, column 'c': ... and 25 more rows expected y"
+
+
+def test_a_folder_cannot_loosen_the_contract(raw_copy):
+    import json
+
+    path = raw_copy / "datapackage.json"
+    descriptor = json.loads(path.read_text())
+    for res in descriptor["resources"]:
+        if res["name"] == "survey_responses":
+            res["schema"]["fields"][2]["constraints"].pop("enum")
+    path.write_text(json.dumps(descriptor))
+    edit(raw_copy, "survey_responses", 3, "wave", "baseline")
+    found = messages(raw_copy)
+    assert any(m.startswith("datapackage.json, column 'resources': expected the resource 'survey_responses' "
+                            "of data contract 1.0.0 (it differs") for m in found)
+    assert any(m.startswith("survey_responses.csv, row 3 (line 4), column 'wave': value 'baseline'") for m in found)
+
+
+def test_text_paths_stay_inside_the_folder(raw_copy):
+    edit(raw_copy, "documents", 2, "text_path", "../outside.txt")
+    assert ("documents.csv, row 2 (line 3), column 'text_path': value '../outside.txt'; "
+            "expected a path inside raw/ (no absolute path, no '..')") in messages(raw_copy)

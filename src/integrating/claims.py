@@ -30,7 +30,7 @@ from .errors import IntegratingError
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
 KINDS = ("count", "equal", "rounded")
-MEASURES = ("n_rows", "n_unique", "value", "positive_columns")
+MEASURES = ("n_rows", "n_unique", "values", "value", "positive_columns")
 COLUMNS = ["claim_id", "description", "published", "reproduced", "tolerance", "status",
            "kind", "rule", "source", "reason"]
 SUMMARY_COLUMNS = ["kind", "n_checks", "n_pass", "n_fail", "failing"]
@@ -107,7 +107,7 @@ def load_claims(path=None) -> ClaimsFile:
             problems.append(f"{where}: 'from' needs exactly one of 'table' or 'descriptor'")
         elif "table" in origin and origin.get("measure") not in MEASURES:
             problems.append(f"{where}: measure {origin.get('measure')!r}; expected one of {', '.join(MEASURES)}")
-        elif origin.get("measure") in ("n_unique", "value") and "column" not in origin:
+        elif origin.get("measure") in ("n_unique", "values", "value") and "column" not in origin:
             problems.append(f"{where}: measure {origin['measure']} needs 'column'")
         elif origin.get("measure") == "positive_columns" and not isinstance(origin.get("columns"), dict):
             problems.append(f"{where}: measure positive_columns needs 'columns' (label: column)")
@@ -202,6 +202,8 @@ def describe_origin(origin: dict) -> str:
         return f"{table}: number of rows{where}"
     if measure == "n_unique":
         return f"{table}: distinct {origin['column']}{where}"
+    if measure == "values":
+        return f"{table}: the set of {origin['column']}{where}"
     if measure == "value":
         return f"{table}: {origin['column']}{where}"
     cols = ", ".join(f"{label} ({col})" for label, col in origin["columns"].items())
@@ -244,6 +246,8 @@ def reproduce(claim: Claim, derived_dir, raw_dir):
     _need(df, table, [origin["column"]])
     if measure == "n_unique":
         return int(rows[origin["column"]].nunique())
+    if measure == "values":
+        return sorted(rows[origin["column"]].dropna().astype(str).unique())
     # measure == "value": exactly one row
     if len(rows) != 1:
         raise MissingInput(f"{len(rows)} rows of {table} match{_where_text(origin.get('where'))}; expected exactly 1")

@@ -38,7 +38,7 @@ CLAIM_COLUMNS = ["claim_id", "description", "published", "reproduced", "toleranc
 EXCERPT_COLUMNS = ["code", "clinic_id", "document_id", "segment_id", "excerpt"]
 #: Tags that load something from another host (removed from rendered notebooks: the site is offline).
 REMOTE_TAG = re.compile(
-    r"<(script|link|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>(?:\s*</\1>)?",
+    r"<(script|link|iframe|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>(?:\s*</\1>)?",
     re.IGNORECASE,
 )
 REMOTE_CHECK = re.compile(r"<(?:script|link|iframe|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
@@ -463,11 +463,17 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     index = _page("Integrating: reproduction report", "\n".join(sections), css=f"{SITE}/style.css",
                   crumbs=crumbs, banner=banner(origin))
 
-    # swap the new site in, then the landing page
+    # Swap the new site in (the old one is moved aside first and removed only once the new one is in
+    # place), then the landing page.
     site = reports_dir / SITE
+    old = reports_dir / f".{SITE}.old"
+    if old.exists():
+        shutil.rmtree(old)
     if site.exists():
-        shutil.rmtree(site)
+        site.rename(old)
     tmp.rename(site)
+    if old.exists():
+        shutil.rmtree(old)
     return io.write_text(reports_dir / "index.html", index)
 
 

@@ -70,12 +70,14 @@ class _Collector:
 
 
 def _describe_field(field: dict) -> str:
+    """What a field expects, in words, from its Table Schema type and constraints."""
     c = field.get("constraints", {})
-    kind = {"integer": "an integer", "number": "a number", "date": "an ISO date (YYYY-MM-DD)",
-            "boolean": "true or false"}.get(field.get("type", "string"), "text")
-    parts = [kind]
     if "enum" in c:
         return "one of " + ", ".join(repr(v) for v in c["enum"])
+    if field.get("type") == "boolean":
+        return "true or false (lower case)"
+    parts = [{"integer": "an integer", "number": "a number", "date": "an ISO date (YYYY-MM-DD)"}.get(
+        field.get("type", "string"), "text")]
     if "minimum" in c and "maximum" in c:
         parts.append(f"from {c['minimum']} to {c['maximum']}")
     elif "minimum" in c:
@@ -84,8 +86,6 @@ def _describe_field(field: dict) -> str:
         parts.append(f"<= {c['maximum']}")
     if "pattern" in c:
         parts.append(f"matching {c['pattern']!r}")
-    if field.get("type") == "boolean":
-        return "true or false (lower case)"
     return " ".join(parts)
 
 
@@ -242,6 +242,9 @@ def _texts(out, raw_dir: Path, documents: pd.DataFrame) -> pd.Series:
         if pd.isna(rel):
             continue
         path = raw_dir / rel
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            out.add("documents.csv", row, "text_path", rel, f"a path inside {raw_dir.name}/ (no absolute path, no '..')")
+            continue
         if not path.is_file():
             out.add("documents.csv", row, "text_path", rel, f"an existing text file under {raw_dir.name}/ (not found)")
             continue
@@ -295,7 +298,7 @@ def _cross_checks(out, raw_dir, info, tables):
                         f"the mechanism code '{code}' (the contract requires all four: {', '.join(contract.MECHANISMS)})")
 
 
-def _survey(out, tables, resources):
+def _survey(out, tables):
     items = tables.get("survey_items")
     responses = tables.get("survey_responses")
     if items is None or not {"item", "scale_min", "scale_max"} <= set(items.columns):
@@ -339,12 +342,18 @@ def validate(raw_dir) -> list[Problem]:
         out.add(contract.DESCRIPTOR_NAME, None, None, None, f"valid JSON ({exc})")
         return out.problems
     info = _study_info(out, descriptor)
-    resources = {r.get("name"): r for r in descriptor.get("resources", [])}
-    for name in contract.TABLES:
-        if name not in resources:
-            out.add(contract.DESCRIPTOR_NAME, None, "resources", None, f"a resource named '{name}'")
+    # Tables are checked against the contract's own schemas: a folder cannot loosen the rules by
+    # editing its copy of the descriptor, whose resources must equal the contract's.
+    resources = {r["name"]: r for r in contract.template_descriptor()["resources"]}
+    own = {r.get("name"): r for r in descriptor.get("resources", []) if isinstance(r, dict)}
+    for name, res in resources.items():
+        if own.get(name) != res:
+            state = "is missing" if name not in own else "differs"
+            out.add(contract.DESCRIPTOR_NAME, None, "resources", None,
+                    f"the resource '{name}' of data contract {contract.CONTRACT_VERSION} (it {state}; copy the "
+                    "resources of src/integrating/datapackage.json and keep this folder's 'study')")
     tables = {name: _read_table(out, raw_dir, res) for name, res in resources.items() if name in contract.TABLES}
-    dynamic = _survey(out, tables, resources)
+    dynamic = _survey(out, tables)
     for name, df in tables.items():
         if df is not None:
             _check_fields(out, resources[name]["path"], df, resources[name],

@@ -24,11 +24,22 @@ def package(*modules):
 
 
 def raw_tables():
-    return [f"{RAW}/datapackage.json"] + [
-        f"{RAW}/{t}.csv"
-        for t in ("clinics", "documents", "codebook", "coded_segments", "implementation_log",
-                  "survey_items", "survey_responses")
-    ]
+    """The data set's descriptor and tables, as the contract's descriptor lists them."""
+    contract = json.loads((SRC / "datapackage.json").read_text(encoding="utf-8"))
+    return [f"{RAW}/datapackage.json"] + [f"{RAW}/{res['path']}" for res in contract["resources"]]
+
+
+def raw_texts(wildcards=None):
+    """The document texts named in documents.csv (each file, so an edit to one text is seen)."""
+    import csv
+
+    try:
+        with open(f"{RAW}/documents.csv", encoding="utf-8", newline="") as fh:
+            paths = [row.get("text_path") for row in csv.DictReader(fh)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []  # the validation rule reports the problem
+    # Only files that exist and stay inside the folder; validation reports the others.
+    return sorted(f"{RAW}/{p}" for p in paths if p and ".." not in Path(p).parts and Path(RAW, p).is_file())
 
 
 def notebook_parameters(*keys):

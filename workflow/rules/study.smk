@@ -3,7 +3,7 @@
 rule validate:
     input:
         tables=raw_tables(),
-        texts=f"{RAW}/documents",
+        texts=raw_texts,
         code=package("validate", "cli"),
     output:
         f"{PROV}/00_validate.json",
@@ -136,6 +136,7 @@ rule report_site:
     input:
         NOTEBOOK_OUTPUTS,
         code=package("report"),
+        claims=SRC / "claims.yaml",
     output:
         "reports/index.html",
     params:
