@@ -75,10 +75,14 @@ def save_figure(fig, stem, *, formats=FIGURE_FORMATS, caption: str | None = None
         "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
         "png": {"Software": None},
     }
+    # The tight bounding box is computed once, not once per format (each costs a full draw).
+    import matplotlib.pyplot as plt
+
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
     for fmt in formats:
         target = stem.with_suffix(f".{fmt}")
         with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=metadata.get(fmt), bbox_inches="tight")
+            fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=metadata.get(fmt), bbox_inches=bbox)
         written.append(target)
     if caption is not None:
         written.append(write_text(stem.with_suffix(".txt"), caption.strip() + "\n"))
