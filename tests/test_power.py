@@ -96,12 +96,17 @@ def test_simulated_student_power_agrees_with_the_analytic_power(difference):
     assert abs(p - analytic) < 4 * mcse + 1e-9
 
 
-def test_student_t_of_the_simulation_equals_scipy():
-    change = np.random.default_rng(2).normal(size=(5, 9))
-    t, p = power.student_t(change, 4)
-    for i, row in enumerate(change):
-        ref = st.ttest_ind(row[:4], row[4:], equal_var=True)
-        assert (t[i], p[i]) == (pytest.approx(ref.statistic, rel=1e-10), pytest.approx(ref.pvalue, rel=1e-10))
+def test_student_t_rejections_of_the_simulation_equal_scipy():
+    """The simulation's Student t-test (survey.t_tests) counts the replicates scipy rejects."""
+    d = design(clinics=9, share_more=0.45, difference=0.2)
+    rows = power.simulate(d, seed=2, start=0, stop=2 * power.BLOCK, alpha=0.1)
+    rejections = 0
+    for block in range(2):
+        draws = power.draw(d, seed=2, block=block, size=power.BLOCK)
+        change = draws["post"] - draws["pre"]
+        p = st.ttest_ind(change[:, :d.n_more], change[:, d.n_more:], axis=1, equal_var=True).pvalue
+        rejections += int(np.count_nonzero(p < 0.1))
+    assert 0 < count(rows, "rejections_student") == rejections < 2 * power.BLOCK
 
 
 def response_level(d, seed):
@@ -268,9 +273,21 @@ def test_figure_data_and_plot(tmp_path):
     fig = plt.figure()
     power.power_plot(curve, needed, table, fig)
     plt.close(fig)
-    answers = power.answers(table)
-    assert answers == {(0.1, 20): power.clinics_needed(share_more=0.5625, respondents=20, icc=0.1, wave_correlation=0.5,
-                                                       sd=0.6, difference=0.3)}
+    # the caption's answer (the grid's respondents) against scipy's noncentral t: the smallest total
+    # (n_more = 0.5625 x total, rounded, both groups >= 2) whose two-sided Student t-test has power >= 0.8
+    needed = power.needed_data(table, target=0.8, respondents=[20])
+    assert needed[["icc", "respondents"]].values.tolist() == [[0.1, 20]]
+    change_sd = math.sqrt(2 * 0.5 * 0.1 * 0.36 + 2 * 0.9 * 0.36 / 20)
+
+    def noncentral_t_power(n):
+        k = math.floor(0.5625 * n + 0.5)
+        df, nc = n - 2, 0.3 / (change_sd * math.sqrt(1 / k + 1 / (n - k)))
+        crit = st.t.ppf(0.975, df)
+        return st.nct.sf(crit, df, nc) + st.nct.cdf(-crit, df, nc)
+
+    totals = [n for n in range(4, 200) if 2 <= math.floor(0.5625 * n + 0.5) <= n - 2]
+    expected = next(n for n in totals if noncentral_t_power(n) >= 0.8)
+    assert needed["clinics_needed"].tolist() == [expected]
     assert (table["share_more"] == 0.5625).all() and table["n_more"].tolist() == [3, 3, 6, 6]
 
 

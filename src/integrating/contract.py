@@ -31,6 +31,10 @@ TABLES = (
 MECHANISMS = ("engaging_groups", "bridging_communication", "sensemaking", "negotiating")
 SOURCE_TYPES = ("field_note", "meeting_minutes", "interview")
 WAVES = ("pre", "post")
+#: The two groups of clinics compared throughout: implemented more, implemented less.
+GROUPS = ("more", "less")
+#: A two-group comparison needs at least this many clinics in each group.
+MIN_CLINICS_PER_GROUP = 2
 STATUSES = ("planned", "started", "implemented", "abandoned")
 CATEGORIES = ("mechanism", "barrier", "stakeholder", "implementation", "other")
 
@@ -45,13 +49,6 @@ def template_descriptor(study: dict | None = None) -> dict:
 
 def read_descriptor(raw_dir) -> dict:
     return json.loads((Path(raw_dir) / DESCRIPTOR_NAME).read_text(encoding="utf-8"))
-
-
-def resource(descriptor: dict, name: str) -> dict:
-    for res in descriptor["resources"]:
-        if res["name"] == name:
-            return res
-    raise KeyError(name)
 
 
 def read_csv_raw(path) -> pd.DataFrame:

@@ -5,8 +5,8 @@
   documents.
 * :func:`compare_groups`: per code, group means of the per-10 rates, their difference, Hedges g,
   a two-sided Wilcoxon-Mann-Whitney test (exact permutation distribution of the mid-rank statistic
-  when the number of relabelings allows) and a rule-based verdict (strongly / weakly / not
-  distinguishing), see :func:`verdicts`.
+  when the number of relabelings allows; both from :mod:`integrating.survey`, shared with the survey
+  analysis) and a rule-based verdict (strongly / weakly / not distinguishing), see :func:`verdicts`.
 * :func:`stakeholder_connections`: which stakeholder groups a clinic's mechanism-coded segments
   overlap (the evidence for "fragmentation" vs "unity of effort"), and a network per group.
 * :func:`segmentation_sensitivity`: groups and verdicts as the share cut-off moves over a grid.
@@ -17,24 +17,21 @@ Functions take DataFrames and parameters, not file paths.
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from . import segmentation
+from . import segmentation, survey
+from .contract import GROUPS, MIN_CLINICS_PER_GROUP
 from .errors import AnalysisError
 
 MEASURE = "documents per 10"
 STRONG, WEAK, NOT = "strongly distinguishing", "weakly distinguishing", "not distinguishing"
 NOT_COMPUTABLE = "not computable"
-VERDICTS = (STRONG, WEAK, NOT)
 DIRECTIONS = ("more", "less", "either")
 #: Exact permutation distribution up to this many relabelings of the clinics; normal approximation beyond.
 MAX_EXACT = 1_000_000
-MIN_PER_GROUP = 2
 EXACT_TEST = "Wilcoxon-Mann-Whitney U, two-sided, exact permutation distribution (mid-ranks for ties)"
 ASYMPTOTIC_TEST = (
     "Wilcoxon-Mann-Whitney U, two-sided, normal approximation with tie and continuity correction"
@@ -101,59 +98,6 @@ def mechanism_matrix(
 # --- group comparison ----------------------------------------------------------------------------
 
 
-def hedges_g(x_more: np.ndarray, x_less: np.ndarray) -> np.ndarray:
-    """Hedges g per column: pooled-SD standardised difference (more - less) x (1 - 3 / (4 (n1 + n2) - 9)).
-
-    With no variance within either group, g is 0 when the groups are equal and +/-inf otherwise.
-    """
-    n1, n2 = x_more.shape[0], x_less.shape[0]
-    diff = x_more.mean(axis=0) - x_less.mean(axis=0)
-    pooled = np.sqrt(((n1 - 1) * x_more.var(axis=0, ddof=1) + (n2 - 1) * x_less.var(axis=0, ddof=1)) / (n1 + n2 - 2))
-    constant = (np.ptp(x_more, axis=0) == 0) & (np.ptp(x_less, axis=0) == 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = diff / pooled
-    if constant.any():
-        exact_diff = x_more[0] - x_less[0]
-        d = np.where(constant, np.where(exact_diff == 0, 0.0, np.copysign(np.inf, exact_diff)), d)
-    return d * (1 - 3 / (4 * (n1 + n2) - 9))
-
-
-def rank_sum_test(x_more: np.ndarray, x_less: np.ndarray, *, max_exact: int = MAX_EXACT):
-    """Two-sided Wilcoxon-Mann-Whitney test per column; returns (U of the 'more' group, p, test name).
-
-    Exact when the number of relabelings C(n1 + n2, n1) is at most ``max_exact``: the p-value is
-    the share of all relabelings whose mid-rank sum lies at least as far from its null mean as the
-    observed one (ties handled exactly). Beyond that: normal approximation with tie correction and
-    continuity correction. A column with one value throughout has p = 1.
-    """
-    n1, n2 = x_more.shape[0], x_less.shape[0]
-    pooled = np.concatenate([x_more, x_less], axis=0)
-    ranks = stats.rankdata(pooled, axis=0)
-    r1 = ranks[:n1].sum(axis=0)
-    u = r1 - n1 * (n1 + 1) / 2
-    constant = np.ptp(pooled, axis=0) == 0
-    if math.comb(n1 + n2, n1) <= max_exact:
-        centre = n1 * (n1 + n2 + 1) / 2
-
-        def distance(a, b, axis):
-            return np.abs(a.sum(axis=axis) - centre)
-
-        res = stats.permutation_test(
-            (ranks[:n1].T, ranks[n1:].T), distance, permutation_type="independent", vectorized=True,
-            n_resamples=np.inf, alternative="greater", axis=-1, batch=50_000,
-        )
-        p = np.atleast_1d(res.pvalue).astype("float64")
-        test = EXACT_TEST
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            res = stats.mannwhitneyu(x_more, x_less, axis=0, method="asymptotic", use_continuity=True,
-                                     alternative="two-sided")
-        p = np.atleast_1d(res.pvalue).astype("float64")
-        test = ASYMPTOTIC_TEST
-    p = np.where(constant, 1.0, np.minimum(p, 1.0))
-    return u, p, test
-
-
 def verdicts(
     difference, p_value, effect_size, *, p_strong: float = 0.05, p_weak: float = 0.10,
     min_effect: float = 0.8, direction: str = "more",
@@ -201,7 +145,9 @@ def compare_groups(
     ``table`` has one row per clinic with ``group`` and one column per code (e.g. mechanism_rates).
     Clinics without documents (``n_documents`` 0, when that column is present) carry no evidence
     and are left out; n_more and n_less count the clinics compared. Raises AnalysisError when a
-    group has fewer than 2 clinics or a code column is missing.
+    group has fewer than 2 clinics or a code column is missing. Hedges g is
+    :func:`integrating.survey.hedges_g_values` and the test :func:`integrating.survey.rank_sum_tests`
+    (two-sided p = twice the smaller one-sided p, at most 1; p = 1 for a code with one value throughout).
     """
     codes = list(codes)
     missing = [c for c in codes if c not in table.columns]
@@ -213,10 +159,10 @@ def compare_groups(
     is_less = table["group"].eq("less").to_numpy()
     n_more, n_less = int(is_more.sum()), int(is_less.sum())
     for name, n in (("more", n_more), ("less", n_less)):
-        if n < MIN_PER_GROUP:
+        if n < MIN_CLINICS_PER_GROUP:
             raise AnalysisError(
                 f"group '{name}' has {n} clinic(s) with documents; comparing the groups needs at least "
-                f"{MIN_PER_GROUP} clinics per group"
+                f"{MIN_CLINICS_PER_GROUP} clinics per group"
             )
     if not codes:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
@@ -227,9 +173,12 @@ def compare_groups(
     mean_more, mean_less = x_more.mean(axis=0), x_less.mean(axis=0)
     difference = mean_more - mean_less
     difference = np.where(np.isclose(mean_more, mean_less, rtol=1e-12, atol=0), 0.0, difference)
-    effect = hedges_g(x_more, x_less)
+    packed = np.concatenate([x_more, x_less], axis=0).T  # one row per code, 'more' clinics first
+    effect = survey.hedges_g_values(packed, n_more)
     effect = np.where(difference == 0, 0.0, effect)
-    u, p, test = rank_sum_test(x_more, x_less, max_exact=max_exact)
+    rank_sum = survey.rank_sum_tests(packed, n_more, max_exact=max_exact)
+    u, p = rank_sum.u, rank_sum.p
+    test = EXACT_TEST if rank_sum.exact else ASYMPTOTIC_TEST
     out["mean_more"] = mean_more
     out["mean_less"] = mean_less
     out["difference"] = difference
@@ -250,7 +199,7 @@ def comparison_plot(comparison: pd.DataFrame, ax, *, title: str | None = None) -
 
     y = np.arange(len(comparison))
     ax.hlines(y, comparison["mean_less"], comparison["mean_more"], color="#999999", linewidth=1.2, zorder=1)
-    for group in segmentation.GROUPS:
+    for group in GROUPS:
         n = int(comparison[f"n_{group}"].iloc[0]) if len(comparison) else 0
         ax.scatter(comparison[f"mean_{group}"], y, color=plotting.GROUP_COLORS[group], s=22, zorder=2,
                    label=f"{plotting.GROUP_LABELS[group]} (n={n})")
@@ -384,7 +333,7 @@ def stakeholder_network_data(
     overlaps = overlaps.merge(segments[["clinic_id", "group"]], on="clinic_id", how="inner")
     sizes = segmentation.group_sizes(segments)
     node_counts = overlaps.drop_duplicates(["clinic_id", "stakeholder"]).groupby(["group", "stakeholder"]).size()
-    grid = pd.MultiIndex.from_product([list(segmentation.GROUPS), codes], names=["group", "stakeholder"])
+    grid = pd.MultiIndex.from_product([list(GROUPS), codes], names=["group", "stakeholder"])
     nodes = node_counts.reindex(grid, fill_value=0).rename("n_clinics").reset_index()
     nodes = nodes.assign(kind="node", source=nodes["stakeholder"], target=nodes["stakeholder"])
     rank = {c: i for i, c in enumerate(codes)}
@@ -402,7 +351,7 @@ def stakeholder_network_data(
     out["n_clinics"] = out["n_clinics"].astype("int64")
     out["clinics_in_group"] = out["group"].map(sizes).astype("int64")
     order = out.assign(
-        _g=out["group"].map({g: i for i, g in enumerate(segmentation.GROUPS)}),
+        _g=out["group"].map({g: i for i, g in enumerate(GROUPS)}),
         _k=out["kind"].map({"node": 0, "edge": 1}),
         _s=out["source"].map(rank), _t=out["target"].map(rank),
     ).sort_values(["_g", "_k", "_s", "_t"], kind="mergesort")
@@ -414,7 +363,7 @@ def network_plot(data: pd.DataFrame, axes, *, labels: dict | None = None) -> Non
     from . import plotting
 
     labels = labels or {}
-    for ax, group in zip(np.atleast_1d(axes), segmentation.GROUPS):
+    for ax, group in zip(np.atleast_1d(axes), GROUPS):
         sub = data[data["group"].eq(group)]
         nodes = sub[sub["kind"].eq("node")]
         edges = sub[sub["kind"].eq("edge")]

@@ -13,8 +13,10 @@ combination of
 
 Everything is computed in process and vectorised: composite scores once for all composite
 definitions (one matrix product), clinic changes once per definition, then every segmentation x
-exclusion as matrices, grouped by group sizes so that the permutation and Mann-Whitney tests share
-their relabelings across specifications. The patient-level mixed model is not part of the multiverse:
+exclusion as matrices, grouped by group sizes so that the permutation test shares its relabelings
+across specifications; the t-tests and the Mann-Whitney test are the survey module's vectorised ones
+(:func:`integrating.survey.t_tests`, :func:`integrating.survey.rank_sum_tests`) applied to every
+specification at once. The patient-level mixed model is not part of the multiverse:
 a fit takes seconds, so thousands of fits would take hours; notebook 04 reports it for the primary
 specification.
 
@@ -36,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import segmentation, survey
+from .contract import MIN_CLINICS_PER_GROUP, WAVES
 from .errors import AnalysisError
 
 TESTS = ("student_t", "welch_t", "permutation", "mann_whitney")
@@ -55,8 +58,6 @@ TEST_NAMES = {
                     "multiverse_permutation_max_exact relabelings, else normal approximation with tie and "
                     "continuity corrections",
 }
-#: ``method`` column values.
-METHODS = ("t", "exact", "monte_carlo", "asymptotic")
 COLUMNS = [
     "spec_id", "primary", "segmentation", "rule", "cutoff", "composite", "left_out_item", "min_answered",
     "excluded_clinic", "test", "estimate", "ci_low", "ci_high", "p_value", "n_more", "n_less", "method", "reason",
@@ -69,7 +70,6 @@ ALL_ITEMS = "all items"
 NO_CLINIC = "none"
 #: Numbers held in memory at once by the relabeling products (bounds memory at any size).
 BLOCK_ELEMENTS = 1 << 22
-MIN_PER_GROUP = 2
 
 
 # ----------------------------------------------------------------------------------------------
@@ -158,10 +158,10 @@ def clinic_changes(responses: pd.DataFrame, items: pd.DataFrame, clinic_ids, cho
         raise AnalysisError("no survey item has in_composite = true; the composite needs at least one item")
     # Validation (columns, waves) and reversal exactly as the survey analysis does it.
     survey.composite_scores(responses.iloc[:0], items)
-    bad_wave = ~responses["wave"].isin(survey.WAVES)
+    bad_wave = ~responses["wave"].isin(WAVES)
     if bad_wave.any():
         found = sorted(map(str, responses.loc[bad_wave, "wave"].unique()))
-        raise AnalysisError(f"survey_responses has wave value(s) {found}; expected {' or '.join(survey.WAVES)}")
+        raise AnalysisError(f"survey_responses has wave value(s) {found}; expected {' or '.join(WAVES)}")
     values = responses[names].to_numpy(dtype="float64", na_value=np.nan)
     lo, hi = comp["scale_min"].to_numpy(dtype="float64"), comp["scale_max"].to_numpy(dtype="float64")
     values = np.where(comp["reverse"].to_numpy(dtype=bool), lo + hi - values, values)
@@ -208,7 +208,7 @@ def group_matrix(segments: pd.DataFrame, choices) -> np.ndarray:
     return np.column_stack(cols) if cols else np.zeros((len(segments), 0), dtype=bool)
 
 
-def loo_clinics(change: np.ndarray, valid: np.ndarray, more: np.ndarray, clinic_ids, max_clinics: int) -> list[int]:
+def loo_clinics(change: np.ndarray, valid: np.ndarray, more: np.ndarray, max_clinics: int) -> list[int]:
     """Indices of the clinics left out one at a time, sorted by clinic order.
 
     Candidates are the clinics with survey change under the primary composite definition. When there
@@ -224,7 +224,7 @@ def loo_clinics(change: np.ndarray, valid: np.ndarray, more: np.ndarray, clinic_
         return candidates.tolist()
     x, g = change[candidates], more[candidates]
     n_more, n_less = int(g.sum()), int((~g).sum())
-    if min(n_more, n_less) < MIN_PER_GROUP:
+    if min(n_more, n_less) < MIN_CLINICS_PER_GROUP:
         influence = np.zeros(len(candidates))
     else:
         m1, m0 = x[g].mean(), x[~g].mean()
@@ -237,48 +237,6 @@ def loo_clinics(change: np.ndarray, valid: np.ndarray, more: np.ndarray, clinic_
 # The tests, vectorised over specifications with the same group sizes
 
 
-def _t_quantile(df, q):
-    from scipy import special
-
-    return special.stdtrit(df, q)
-
-
-def _t_two_sided(t, df):
-    from scipy import special
-
-    return np.minimum(2.0 * special.stdtr(df, -np.abs(t)), 1.0)
-
-
-def t_tests(packed: np.ndarray, k: int, confidence: float = 0.95) -> dict:
-    """Student and Welch t-tests of each row of ``packed`` (its first ``k`` values are 'more').
-
-    Returns arrays: difference, student (p, lo, hi), welch (p, lo, hi) and ``zero_variance``
-    (no variance within either group, as :func:`integrating.survey` judges it).
-    """
-    x, y = packed[:, :k], packed[:, k:]
-    n1, n2 = k, packed.shape[1] - k
-    mx, my = x.mean(axis=1), y.mean(axis=1)
-    diff = mx - my
-    ssx = ((x - mx[:, None]) ** 2).sum(axis=1)
-    ssy = ((y - my[:, None]) ** 2).sum(axis=1)
-    scale = np.maximum(np.abs(packed).max(axis=1), 1.0)
-    zero = (np.ptp(x, axis=1) <= 1e-12 * scale) & (np.ptp(y, axis=1) <= 1e-12 * scale)
-    q = 0.5 + confidence / 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        df = float(n1 + n2 - 2)
-        se = np.sqrt((ssx + ssy) / df * (1.0 / n1 + 1.0 / n2))
-        t = diff / se
-        p_s = _t_two_sided(t, df)
-        half = _t_quantile(df, q) * se
-        vx, vy = ssx / (n1 - 1) / n1, ssy / (n2 - 1) / n2
-        se_w = np.sqrt(vx + vy)
-        df_w = (vx + vy) ** 2 / (vx**2 / (n1 - 1) + vy**2 / (n2 - 1))
-        p_w = _t_two_sided(diff / se_w, df_w)
-        half_w = _t_quantile(df_w, q) * se_w
-    return {"difference": diff, "zero_variance": zero,
-            "student": (p_s, diff - half, diff + half), "welch": (p_w, diff - half_w, diff + half_w)}
-
-
 def _relabelings(n: int, m: int, *, exact: bool, draws: int, seed: int):
     """Indicator matrices (rows = relabelings, n columns) of the smaller group's positions, in chunks.
 
@@ -287,18 +245,16 @@ def _relabelings(n: int, m: int, *, exact: bool, draws: int, seed: int):
     (same generator, keys and chunking), so a specification reproduces that test with the same seed.
     """
     if exact:
-        rows = max(1, survey.CHUNK_ELEMENTS // max(m, 1))
+        rows = max(1, survey.CHUNK_ELEMENTS // m)
         combos = itertools.combinations(range(n), m)
         while True:
             idx = np.fromiter(itertools.chain.from_iterable(itertools.islice(combos, rows)), dtype=np.intp)
-            if idx.size == 0 and m > 0:
+            if idx.size == 0:
                 return
-            idx = idx.reshape(-1, m) if m > 0 else np.zeros((1, 0), dtype=np.intp)
+            idx = idx.reshape(-1, m)
             ind = np.zeros((idx.shape[0], n))
             np.put_along_axis(ind, idx, 1.0, axis=1)
             yield ind
-            if m == 0:
-                return
     else:
         rng = np.random.default_rng(seed)
         rows = max(1, survey.CHUNK_ELEMENTS // n)
@@ -323,12 +279,12 @@ def resampling_tests(packed: np.ndarray, k: int, *, max_exact: int = 100_000, dr
                      seed: int = 0) -> dict:
     """Permutation test of the difference in means and Mann-Whitney test of each row of ``packed``.
 
-    Rows share their relabelings (all C(n, k) of them when at most ``max_exact``, else ``draws``
-    random ones for the permutation test and the normal approximation for Mann-Whitney). Returns
-    arrays ``permutation`` and ``mann_whitney`` (two-sided p) and the method names.
+    The permutation test's rows share their relabelings: all C(n, k) of them when at most
+    ``max_exact``, else ``draws`` random ones. The Mann-Whitney test is
+    :func:`integrating.survey.rank_sum_tests` on the rows (exact up to ``max_exact`` relabelings,
+    else the normal approximation). Returns arrays ``permutation`` and ``mann_whitney`` (two-sided p)
+    and the method names.
     """
-    from scipy import stats
-
     s_rows, n = packed.shape
     m = min(k, n - k)
     small_is_more = m == k
@@ -340,13 +296,7 @@ def resampling_tests(packed: np.ndarray, k: int, *, max_exact: int = 100_000, dr
     b = total / (n - k)
     obs = np.abs(packed[:, :k].sum(axis=1) * a - b)
     tol = survey.TIE_RTOL * a * np.abs(packed).max(axis=1) * n
-    # Mann-Whitney: mid-ranks within each row; U of 'more'.
-    ranks = stats.rankdata(packed, axis=1)
-    u_obs = ranks[:, :k].sum(axis=1) - k * (k + 1) / 2
-    rank_total = n * (n + 1) / 2
     extreme = np.zeros(s_rows, dtype=np.int64)
-    u_le = np.zeros(s_rows, dtype=np.int64)
-    u_ge = np.zeros(s_rows, dtype=np.int64)
     if not exact and draws < 1:
         raise AnalysisError(f"multiverse_permutation_draws is {draws!r}; expected an integer >= 1")
     for ind in _relabelings(n, m, exact=exact, draws=draws, seed=seed):
@@ -355,22 +305,10 @@ def resampling_tests(packed: np.ndarray, k: int, *, max_exact: int = 100_000, dr
             s = sums if small_is_more else total[rows] - sums
             d = s * a - b[rows]
             extreme[rows] += np.count_nonzero(np.abs(d) >= obs[rows] - tol[rows], axis=0)
-            if exact:
-                rsum = ind @ ranks[rows].T
-                u = (rsum if small_is_more else rank_total - rsum) - k * (k + 1) / 2
-                u_le[rows] += np.count_nonzero(u <= u_obs[rows] + 1e-9, axis=0)
-                u_ge[rows] += np.count_nonzero(u >= u_obs[rows] - 1e-9, axis=0)
-    if exact:
-        p_perm = extreme / count
-        p_mw = np.minimum(1.0, 2.0 * np.minimum(u_le, u_ge) / count)
-        methods = ("exact", "exact")
-    else:
-        p_perm = (1.0 + extreme) / (1.0 + draws)
-        res = stats.mannwhitneyu(packed[:, :k], packed[:, k:], axis=1, method="asymptotic",
-                                 alternative="two-sided", use_continuity=True)
-        p_mw = np.asarray(res.pvalue, dtype="float64")
-        methods = ("monte_carlo", "asymptotic")
-    return {"permutation": np.minimum(p_perm, 1.0), "mann_whitney": p_mw, "methods": methods}
+    p_perm = extreme / count if exact else (1.0 + extreme) / (1.0 + draws)
+    rank_sum = survey.rank_sum_tests(packed, k, max_exact=max_exact)
+    methods = ("exact" if exact else "monte_carlo", "exact" if rank_sum.exact else "asymptotic")
+    return {"permutation": np.minimum(p_perm, 1.0), "mann_whitney": rank_sum.p, "methods": methods}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -398,10 +336,10 @@ def _group_reason(n_more: int, n_less: int) -> str:
     if n_more == 0 or n_less == 0:
         only = "more" if n_less == 0 else "less"
         return (f"all {n_more + n_less} clinic(s) with survey change are in group '{only}'; comparing groups "
-                f"needs at least {MIN_PER_GROUP} clinics in each of 'more' and 'less'")
-    g, k = ("more", n_more) if n_more < MIN_PER_GROUP else ("less", n_less)
+                f"needs at least {MIN_CLINICS_PER_GROUP} clinics in each of 'more' and 'less'")
+    g, k = ("more", n_more) if n_more < MIN_CLINICS_PER_GROUP else ("less", n_less)
     return (f"group '{g}' has {k} clinic with survey change; a two-group comparison needs at least "
-            f"{MIN_PER_GROUP} per group")
+            f"{MIN_CLINICS_PER_GROUP} per group")
 
 
 ZERO_VARIANCE = "clinic-level changes have zero variance within both groups; t-tests are undefined"
@@ -436,7 +374,7 @@ def multiverse(clinics: pd.DataFrame, implementation_log: pd.DataFrame, response
         rule == "median" or (rule == "share" and abs(c.cutoff - threshold) < 1e-12)
         or (rule == "count" and int(c.cutoff) == int(count_threshold))))
     d0 = next(i for i, c in enumerate(comps) if not c.left_out and abs(c.min_answered - min_answered) < 1e-12)
-    loo = loo_clinics(change[:, d0], valid[:, d0], more[:, g0], ids, max_loo_clinics)
+    loo = loo_clinics(change[:, d0], valid[:, d0], more[:, g0], max_loo_clinics)
     excl = np.array([-1] + loo, dtype=np.intp)
     G, D, E, n = len(segs), len(comps), len(excl), len(ids)
 
@@ -469,15 +407,15 @@ def multiverse(clinics: pd.DataFrame, implementation_log: pd.DataFrame, response
     for (n_s, k), parts in sorted(buckets.items()):
         idx = np.concatenate([p[0] for p in parts])
         packed = np.concatenate([p[1] for p in parts], axis=0)
-        if min(k, n_s - k) < MIN_PER_GROUP:
+        if min(k, n_s - k) < MIN_CLINICS_PER_GROUP:
             why = _group_reason(k, n_s - k)
             for t in TESTS:
                 reason[t][idx] = why
             continue
-        tt = t_tests(packed, k, confidence)
+        tt = survey.t_tests(packed, k, confidence)
         estimate[idx] = tt["difference"]
         for t, key in (("student_t", "student"), ("welch_t", "welch")):
-            p, lo, hi = tt[key]
+            p, lo, hi = tt[key].p, tt[key].ci_low, tt[key].ci_high
             ok = ~tt["zero_variance"]
             for arr, v in zip(res[t], (p, lo, hi)):
                 arr[idx[ok]] = v[ok]

@@ -23,11 +23,12 @@ variance above) and the pooled within-cell sum of squares (var_residual x chi-sq
 responses are normal, at a cost independent of the number of respondents.
 
 **Analyses of each replicate.** (1) The primary test: two-sided Student t-test of clinic-level
-change. (2) The mixed model ``composite ~ wave * group + (1 | clinic)`` (REML, Wald z of the
-interaction, two-sided), in closed form: with balanced data its REML estimates are the ANOVA
-estimators of the two strata (truncated at the boundary var_clinic = 0), the interaction estimate is
-the difference in mean change, and its SE is sqrt(residual variance x 2 / respondents x (1/n_more +
-1/n_less)). tests/test_power.py checks this against statsmodels MixedLM fits of response-level data.
+change (:func:`integrating.survey.t_tests`, the survey analysis's own test). (2) The mixed model
+``composite ~ wave * group + (1 | clinic)`` (REML, Wald z of the interaction, two-sided), in closed
+form: with balanced data its REML estimates are the ANOVA estimators of the two strata (truncated at
+the boundary var_clinic = 0), the interaction estimate is the difference in mean change, and its SE is
+sqrt(residual variance x 2 / respondents x (1/n_more + 1/n_less)). tests/test_power.py checks this
+against statsmodels MixedLM fits of response-level data.
 
 **Seeds.** Replicates come in blocks of :data:`BLOCK`. Block b of a design draws from
 ``numpy.random.SeedSequence(seed, spawn_key=(*hash of the design, b))``; a replicate's numbers depend
@@ -49,6 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import survey
+from .contract import MIN_CLINICS_PER_GROUP
 from .errors import AnalysisError
 
 #: Replicates per seed block.
@@ -94,12 +97,14 @@ class Design:
     difference: float
 
     def __post_init__(self):
-        if self.clinics < 4:
-            raise AnalysisError(f"a design with {self.clinics} clinics; expected at least 4 (2 per group)")
+        if self.clinics < 2 * MIN_CLINICS_PER_GROUP:
+            raise AnalysisError(f"a design with {self.clinics} clinics; expected at least {2 * MIN_CLINICS_PER_GROUP} "
+                                f"({MIN_CLINICS_PER_GROUP} per group)")
         for name, k in (("more", self.n_more), ("less", self.n_less)):
-            if k < 2:
+            if k < MIN_CLINICS_PER_GROUP:
                 raise AnalysisError(f"the design with {self.clinics} clinics has {k} in group '{name}'; a two-group "
-                                    "comparison needs at least 2 per group (change power_share_more or power_clinics)")
+                                    f"comparison needs at least {MIN_CLINICS_PER_GROUP} per group (change "
+                                    "power_share_more or power_clinics)")
         if self.respondents < 1:
             raise AnalysisError(f"{self.respondents} respondents per clinic and wave; expected at least 1")
         if not 0 <= self.icc < 1:
@@ -156,21 +161,6 @@ def make_design(clinics: int, share_more: float, respondents: int, icc: float, w
 
 # ----------------------------------------------------------------------------------------------
 # The analyses, vectorised over replicates (rows)
-
-
-def student_t(change: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided Student t-test (pooled variance) of each row of ``change``; the first ``k`` columns
-    are 'more'. Returns (t, p)."""
-    from scipy import special
-
-    x, y = change[:, :k], change[:, k:]
-    n1, n2 = x.shape[1], y.shape[1]
-    diff = x.mean(axis=1) - y.mean(axis=1)
-    ss = ((x - x.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) + ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-    df = n1 + n2 - 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = diff / np.sqrt(ss / df * (1 / n1 + 1 / n2))
-    return t, np.minimum(2 * special.stdtr(df, -np.abs(t)), 1.0)
 
 
 def balanced_mixed_interaction(pre: np.ndarray, post: np.ndarray, ss_within: np.ndarray, k: int,
@@ -252,7 +242,7 @@ def simulate(design: Design, *, seed: int, start: int, stop: int, alpha: float =
         d = draw(design, seed, block, last - block * BLOCK)
         sl = slice(first - block * BLOCK, last - block * BLOCK)
         pre, post, ss_w = d["pre"][sl], d["post"][sl], d["ss_within"][sl]
-        _, p_t = student_t(post - pre, design.n_more)
+        p_t = survey.t_tests(post - pre, design.n_more)["student"].p
         mixed = balanced_mixed_interaction(pre, post, ss_w, design.n_more, design.respondents)
         rows.append({"design": design.key(), "block": block, "first": first, "last": last - 1,
                      "replicates": last - first,
@@ -290,13 +280,14 @@ def clinics_needed(*, share_more: float, respondents: int, icc: float, wave_corr
     with fewer than 2 clinics are skipped). Raises AnalysisError when no total up to ``max_clinics``
     reaches the target (e.g. a true difference of 0).
     """
-    sd_change = Design(4, 2, int(respondents), float(icc), float(wave_correlation), float(sd),
+    m = MIN_CLINICS_PER_GROUP
+    sd_change = Design(2 * m, m, int(respondents), float(icc), float(wave_correlation), float(sd),
                        float(difference)).change_sd
-    low = 4
+    low = 2 * m
     while low <= max_clinics:  # windows of growing size, in order: the first hit is the smallest total
         n = np.arange(low, min(max_clinics, 4 * low + 60) + 1)
         k = np.floor(share_more * n + 0.5)
-        ok = (k >= 2) & (n - k >= 2)
+        ok = (k >= m) & (n - k >= m)
         n, k = n[ok], k[ok]
         if n.size:
             hit = np.flatnonzero(analytic_power(n, k, sd_change, difference, alpha) >= target)
@@ -408,9 +399,7 @@ def progress_line(shard_dir, finished: str, seconds: float, environ=None) -> str
     this_run = sum(1 for t in stamps.values() if t >= float(info["start"]))
     elapsed = max(now - float(info["start"]), 1e-9)
     left = total - done
-    if left == 0:
-        return f"{head}; {done} of {total} shards done"
-    if this_run == 0:
+    if left == 0 or this_run == 0:  # finished, or no pace to go by yet
         return f"{head}; {done} of {total} shards done"
     eta = left * elapsed / this_run
     return f"{head}; {done} of {total} shards done; about {_duration(eta)} left at this run's pace"
@@ -506,12 +495,14 @@ def curve_data(table, *, points: int = 60) -> "pd.DataFrame":
                                    "mcse": sim[f"mcse_{analysis}"]}))
     first = table.iloc[0]
     share = float(first["share_more"])
-    n = np.unique(np.linspace(4, max(8, int(table["clinics"].max() * 1.25)), points).round().astype(int))
+    low = 2 * MIN_CLINICS_PER_GROUP
+    n = np.unique(np.linspace(low, max(8, int(table["clinics"].max() * 1.25)), points).round().astype(int))
     k = np.floor(share * n + 0.5)
-    ok = (k >= 2) & (n - k >= 2)
+    ok = (k >= MIN_CLINICS_PER_GROUP) & (n - k >= MIN_CLINICS_PER_GROUP)
     n, k = n[ok], k[ok]
     for (m, icc), _ in sim.groupby(["respondents", "icc"], sort=True):
-        d = Design(4, 2, int(m), float(icc), float(first["wave_correlation"]), float(first["sd"]), diff)
+        d = Design(low, MIN_CLINICS_PER_GROUP, int(m), float(icc), float(first["wave_correlation"]), float(first["sd"]),
+                   diff)
         parts.append(pd.DataFrame({"kind": "analytic", "analysis": "student", "respondents": int(m), "icc": float(icc),
                                    "clinics": n, "power": analytic_power(n, k, d.change_sd, diff, float(first["alpha"])),
                                    "mcse": np.nan}))
@@ -606,21 +597,6 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8) -> None:
     cx.set_title("c  No true difference", loc="left")
 
 
-def answers(table, *, target: float = 0.8) -> dict:
-    """The students' questions, answered analytically at the grid's assumptions: clinics needed for
-    ``target`` power at the largest non-zero difference, per respondents and ICC of the grid."""
-    diff = target_difference(table)
-    first = table.iloc[0]
-    share = float(first["share_more"])
-    out = {}
-    for icc in sorted(table["icc"].unique()):
-        for m in sorted(table["respondents"].unique()):
-            out[(float(icc), int(m))] = clinics_needed(
-                share_more=share, respondents=int(m), icc=float(icc), wave_correlation=float(first["wave_correlation"]),
-                sd=float(first["sd"]), difference=diff, alpha=float(first["alpha"]), target=target)
-    return out
-
-
 def report(cfg: dict, shard_dir, derived_dir, figures_dir, provenance_dir) -> "pd.DataFrame":
     """The merge step: power.csv, figure ``power`` and the provenance record ``power.json``."""
     import matplotlib.pyplot as plt
@@ -641,8 +617,9 @@ def report(cfg: dict, shard_dir, derived_dir, figures_dir, provenance_dir) -> "p
     power_plot(curve, needed, table, fig, target=target)
     fig.tight_layout()
     diff = target_difference(table)
-    ans = answers(table, target=target)
-    said = "; ".join(f"ICC {icc:g}, {m} respondents: {n} clinics" for (icc, m), n in ans.items())
+    grid_needed = needed_data(table, target=target, respondents=sorted(int(m) for m in table["respondents"].unique()))
+    said = "; ".join(f"ICC {icc:g}, {m} respondents: {n} clinics"
+                     for icc, m, n in grid_needed.itertuples(index=False))
     run.figure(fig, Path(figures_dir) / "power",
                caption=f"Power of a study like this one (simulated: {int(c['power_replicates'])} replicates per "
                        f"design, points +/- 2 Monte Carlo SE; lines: analytic power of the Student t-test). "

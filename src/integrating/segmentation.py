@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .contract import GROUPS
 from .errors import AnalysisError
 
 RULES = ("share", "median", "count")
-GROUPS = ("more", "less")
 #: Shares within this distance below a cut-off count as reaching it (guards against cut-offs such as
 #: 0.1 * 3 = 0.30000000000000004; distinct shares k/n differ by far more).
 TOLERANCE = 1e-9

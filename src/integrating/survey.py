@@ -15,6 +15,12 @@ analysis can call it many times in-process:
 The clinic-level functions take a vector of changes and a vector of group labels and return an
 :class:`Effect` (a named tuple, no pandas), so that they stay cheap. Degenerate inputs raise
 :class:`~integrating.errors.AnalysisError` naming what is wrong; docs/methods-survey.md lists which.
+
+The two-group statistics that other modules share are defined here once, vectorised over many
+comparisons of the same group sizes (each row of a matrix is one comparison, its first ``k`` values
+'more'): :func:`t_tests` (Student and Welch; also the power simulation and the multiverse),
+:func:`rank_sum_tests` (Wilcoxon-Mann-Whitney; also the mechanism comparison and the multiverse) and
+:func:`hedges_g_values` (also the mechanism comparison).
 """
 
 from __future__ import annotations
@@ -28,10 +34,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .contract import GROUPS, MIN_CLINICS_PER_GROUP, WAVES
 from .errors import AnalysisError
 
-GROUPS = ("more", "less")
-WAVES = ("pre", "post")
 ANALYSES = (
     "student_t",
     "welch_t",
@@ -235,6 +240,147 @@ def group_change(table: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFra
 
 
 # ----------------------------------------------------------------------------------------------
+# Shared two-group statistics, vectorised: each row of ``packed`` is one comparison whose first
+# ``k`` values are 'more' and the others 'less' (all rows with the same group sizes)
+
+
+class TTest(NamedTuple):
+    """A t-test of every row: t, degrees of freedom, two-sided p and the CI of the difference in means."""
+
+    statistic: np.ndarray
+    df: np.ndarray
+    p: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+
+
+class RankSum(NamedTuple):
+    """A Wilcoxon-Mann-Whitney test of every row: U of 'more', two-sided p, whether p is exact, and
+    the number of relabelings C(n, k)."""
+
+    u: np.ndarray
+    p: np.ndarray
+    exact: bool
+    n_relabelings: int
+
+
+def _rows(packed, k: int) -> np.ndarray:
+    values = np.asarray(packed, dtype="float64")
+    if values.ndim == 1:
+        values = values[None, :]
+    if values.ndim != 2 or not 0 < k < values.shape[1]:
+        raise AnalysisError(f"{k} 'more' value(s) in rows of {values.shape[-1]}; expected both groups non-empty")
+    return values
+
+
+def t_tests(packed, k: int, confidence: float = 0.95) -> dict:
+    """Two-sided two-sample Student (pooled variance) and Welch t-tests of every row of ``packed``.
+
+    Returns ``difference`` (mean more - mean less), ``zero_variance`` (no variance within either group,
+    judged as :func:`student_t` judges it; the t-tests of those rows are undefined) and, under
+    ``student`` and ``welch``, a :class:`TTest` with the ``confidence`` CI of the difference. Row by
+    row the same numbers as ``scipy.stats.ttest_ind``.
+    """
+    from scipy import special
+
+    packed = _rows(packed, k)
+    x, y = packed[:, :k], packed[:, k:]
+    n1, n2 = k, packed.shape[1] - k
+    mx, my = x.mean(axis=1), y.mean(axis=1)
+    diff = mx - my
+    ssx = ((x - mx[:, None]) ** 2).sum(axis=1)
+    ssy = ((y - my[:, None]) ** 2).sum(axis=1)
+    scale = np.maximum(np.abs(packed).max(axis=1), 1.0)
+    zero = (np.ptp(x, axis=1) <= 1e-12 * scale) & (np.ptp(y, axis=1) <= 1e-12 * scale)
+    q = 0.5 + confidence / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = np.full(diff.shape, float(n1 + n2 - 2))
+        se = np.sqrt((ssx + ssy) / df * (1.0 / n1 + 1.0 / n2))
+        vx, vy = ssx / (n1 - 1) / n1, ssy / (n2 - 1) / n2
+        se_w = np.sqrt(vx + vy)
+        df_w = (vx + vy) ** 2 / (vx**2 / (n1 - 1) + vy**2 / (n2 - 1))
+        out = {"difference": diff, "zero_variance": zero}
+        for name, s, d in (("student", se, df), ("welch", se_w, df_w)):
+            t = diff / s
+            p = np.minimum(2.0 * special.stdtr(d, -np.abs(t)), 1.0)
+            half = special.stdtrit(d, q) * s
+            out[name] = TTest(t, d, p, diff - half, diff + half)
+    return out
+
+
+def _rank_sum_counts(doubled_ranks: np.ndarray, k: int, dtype) -> np.ndarray:
+    """Number of the k-subsets of the pooled values with each sum 0, 1, ... of doubled mid-ranks."""
+    top = int(np.sort(doubled_ranks)[-k:].sum())
+    counts = np.zeros((k + 1, top + 1), dtype=dtype)
+    counts[0, 0] = 1
+    for r in doubled_ranks.tolist():  # each value joins the subsets counted so far, at most once
+        counts[1:, r:] += counts[:-1, : top + 1 - r].copy()
+    return counts[k]
+
+
+def rank_sum_tests(packed, k: int, *, max_exact: int = 1_000_000) -> RankSum:
+    """Two-sided Wilcoxon-Mann-Whitney test of every row of ``packed``, on mid-ranks.
+
+    Exact when the number of relabelings C(n, k) is at most ``max_exact``: the permutation
+    distribution of the 'more' rank sum over all relabelings (mid-ranks for ties; without ties this is
+    the exact null distribution of U), counted rather than enumerated, once per pattern of ties. Beyond
+    that, the normal approximation with tie and continuity corrections (``scipy.stats.mannwhitneyu``).
+    Two-sided p = twice the smaller one-sided p, at most 1 (scipy's convention); a row with one value
+    throughout has p = 1.
+    """
+    from scipy import stats
+
+    packed = _rows(packed, k)
+    rows, n = packed.shape
+    ranks = stats.rankdata(packed, axis=1)
+    u = ranks[:, :k].sum(axis=1) - k * (k + 1) / 2
+    count = math.comb(n, k)
+    exact = count <= max_exact
+    if rows == 0:
+        return RankSum(u, np.zeros(0), exact, count)
+    if exact:
+        doubled = np.rint(2 * ranks).astype(np.int64)  # mid-ranks are multiples of 1/2
+        observed = doubled[:, :k].sum(axis=1)
+        patterns, which = np.unique(np.sort(doubled, axis=1), axis=0, return_inverse=True)
+        which = which.reshape(-1)
+        dtype = np.int64 if count < 2**62 else np.float64
+        p = np.empty(rows)
+        for j, pattern in enumerate(patterns):
+            at_most = np.cumsum(_rank_sum_counts(pattern, k, dtype))  # relabelings with sum <= s
+            sel = which == j
+            s = observed[sel]
+            lower, upper = at_most[s], count - at_most[s - 1]  # P(sum <= s), P(sum >= s), times count
+            p[sel] = 2.0 * np.minimum(lower, upper) / count
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = stats.mannwhitneyu(packed[:, :k], packed[:, k:], axis=1, method="asymptotic",
+                                     use_continuity=True, alternative="two-sided")
+        p = np.asarray(res.pvalue, dtype="float64").reshape(rows)
+    constant = np.ptp(packed, axis=1) == 0
+    return RankSum(u, np.where(constant, 1.0, np.minimum(p, 1.0)), exact, count)
+
+
+def hedges_g_values(packed, k: int) -> np.ndarray:
+    """Hedges g of every row: (mean more - mean less) / pooled SD x (1 - 3 / (4 (n1 + n2) - 9)).
+
+    The same number as ``pingouin.compute_effsize(..., eftype="hedges")``. When neither group varies
+    at all, g is 0 if the groups are equal and +/-inf otherwise.
+    """
+    packed = _rows(packed, k)
+    x, y = packed[:, :k], packed[:, k:]
+    n1, n2 = k, packed.shape[1] - k
+    diff = x.mean(axis=1) - y.mean(axis=1)
+    pooled = np.sqrt(((n1 - 1) * x.var(axis=1, ddof=1) + (n2 - 1) * y.var(axis=1, ddof=1)) / (n1 + n2 - 2))
+    constant = (np.ptp(x, axis=1) == 0) & (np.ptp(y, axis=1) == 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = diff / pooled
+    if constant.any():
+        exact_diff = x[:, 0] - y[:, 0]
+        d = np.where(constant, np.where(exact_diff == 0, 0.0, np.copysign(np.inf, exact_diff)), d)
+    return d * (1 - 3 / (4 * (n1 + n2) - 9))
+
+
+# ----------------------------------------------------------------------------------------------
 # Clinic-level comparisons (cheap: numpy in, named tuple out)
 
 
@@ -256,12 +402,13 @@ def _check_counts(labels) -> None:
         only = "more" if n_less == 0 else "less"
         raise AnalysisError(
             f"all {n_more + n_less} clinic(s) with survey change are in group '{only}'; comparing groups "
-            "needs at least 2 clinics in each of 'more' and 'less'"
+            f"needs at least {MIN_CLINICS_PER_GROUP} clinics in each of 'more' and 'less'"
         )
     for g, k in (("more", n_more), ("less", n_less)):
-        if k < 2:
+        if k < MIN_CLINICS_PER_GROUP:
             raise AnalysisError(
-                f"group '{g}' has {k} clinic with survey change; a two-group comparison needs at least 2 per group"
+                f"group '{g}' has {k} clinic with survey change; a two-group comparison needs at least "
+                f"{MIN_CLINICS_PER_GROUP} per group"
             )
 
 
@@ -422,41 +569,38 @@ def hodges_lehmann(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def mann_whitney(change, groups, *, max_exact: int = 1_000_000) -> Effect:
-    """Two-sided Mann-Whitney U test of clinic-level change; estimate = Hodges-Lehmann shift.
+    """Two-sided Mann-Whitney U test of clinic-level change (:func:`rank_sum_tests`); estimate =
+    Hodges-Lehmann shift.
 
-    Exact when C(n, n_more) <= ``max_exact``: scipy's exact null distribution of U without ties, the
-    exact permutation distribution of U (mid-ranks) with ties; the normal approximation with tie and
+    Exact when C(n, n_more) <= ``max_exact``: the exact null distribution of U without ties, the exact
+    permutation distribution of U (mid-ranks) with ties; the normal approximation with tie and
     continuity corrections beyond. Two-sided p = twice the smaller one-sided p (at most 1).
     """
-    from scipy import stats
-
     x, y = split_groups(change, groups)
     n = x.size + y.size
-    count = math.comb(n, x.size)
+    res = rank_sum_tests(np.r_[x, y], x.size, max_exact=max_exact)
+    count = res.n_relabelings
     ties = np.unique(np.r_[x, y]).size < n
-    if count <= max_exact and not ties:
-        method, how = "exact", "exact null distribution of U"
-    elif count <= max_exact:
-        method = stats.PermutationMethod(n_resamples=np.inf)
+    if res.exact and not ties:
+        how = "exact null distribution of U"
+    elif res.exact:
         how = f"exact permutation distribution of U with mid-ranks for ties (all {count} relabelings)"
     else:
-        method = "asymptotic"
         how = (f"normal approximation with tie and continuity corrections ({_count_text(count)} relabelings exceed "
                f"permutation_max_exact)")
-    res = stats.mannwhitneyu(x, y, alternative="two-sided", method=method)
-    return Effect("mann_whitney", hodges_lehmann(x, y), float(res.statistic), np.nan, float(res.pvalue),
+    return Effect("mann_whitney", hodges_lehmann(x, y), float(res.u[0]), np.nan, float(res.p[0]),
                   np.nan, np.nan, x.size, y.size,
                   f"Mann-Whitney U test, {how}, two-sided; statistic = U of 'more'; "
                   "estimate = Hodges-Lehmann shift more - less")
 
 
 def hedges_g(change, groups, *, confidence: float = 0.95) -> Effect:
-    """Hedges g of clinic-level change (more - less) with pingouin's t-based CI."""
+    """Hedges g of clinic-level change, more - less (:func:`hedges_g_values`), with pingouin's t-based CI."""
     import pingouin as pg
 
     x, y = split_groups(change, groups)
     _check_variance(x, y)
-    g = float(pg.compute_effsize(x, y, paired=False, eftype="hedges"))
+    g = float(hedges_g_values(np.r_[x, y], x.size)[0])
     ci = pg.compute_esci(stat=g, nx=x.size, ny=y.size, eftype="hedges", confidence=float(confidence), decimals=15)
     return Effect("hedges_g", g, np.nan, float(x.size + y.size - 2), np.nan, float(ci[0]), float(ci[1]),
                   x.size, y.size,
@@ -617,11 +761,15 @@ def analyse(responses: pd.DataFrame, items: pd.DataFrame, groups, *, min_answere
 
 
 def published_rounding(effects: pd.DataFrame, group_change_table: pd.DataFrame) -> dict:
-    """The three numbers the paper reports, rounded as it reports them (2 decimals)."""
+    """The three numbers the paper reports, rounded as it reports them (2 decimals, half away from zero,
+    as the claims check rounds: :func:`integrating.claims.round_half_away`)."""
+    from .claims import round_half_away  # imported here: the power shards use this module but not the claims
+
     means = group_change_table.set_index("group")["mean_change"]
     p = float(effects.set_index("analysis").loc["student_t", "p_value"])
-    return {"mean_change_more": round(float(means["more"]), 2), "mean_change_less": round(float(means["less"]), 2),
-            "p_student": round(p, 2)}
+    return {"mean_change_more": float(round_half_away(means["more"], 2)),
+            "mean_change_less": float(round_half_away(means["less"], 2)),
+            "p_student": float(round_half_away(p, 2))}
 
 
 # ----------------------------------------------------------------------------------------------

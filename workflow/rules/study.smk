@@ -29,7 +29,7 @@ rule data_inventory:
 rule case_segmentation:
     input:
         notebook=NOTEBOOKS / "02_case_segmentation.ipynb",
-        code=package("segmentation", "mechanisms"),
+        code=package("segmentation", "mechanisms", "survey"),
         valid=rules.validate.output,
     output:
         f"{PROV}/02_case_segmentation.json",
@@ -49,7 +49,7 @@ rule case_segmentation:
 rule survey_effect:
     input:
         notebook=NOTEBOOKS / "04_survey_effect.ipynb",
-        code=package("survey"),
+        code=package("survey", "claims"),
         valid=rules.validate.output,
         segments=rules.case_segmentation.output,
     output:
