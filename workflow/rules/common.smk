@@ -53,3 +53,8 @@ def notebook_parameters(*keys):
 # runs, and the notebooks write their tables and figures atomically, so a failed run keeps the
 # previous good tables and figures.
 RUN_NOTEBOOK = PYTHON + " -m integrating.cli run-notebook {input.notebook} {log} {params.nb} --cwd ."
+
+
+# Each notebook job claims one core through this resource: without it this Snakemake starts more
+# local jobs than --cores, and the jobs on the critical path slow down.
+workflow.global_resources.setdefault("notebook_cores", workflow.resource_settings.cores)

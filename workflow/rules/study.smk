@@ -22,11 +22,15 @@ rule data_inventory:
         f"{EXECUTED}/01_data_inventory.ipynb",
     params:
         nb=notebook_parameters(),
+    resources:
+        notebook_cores=1,
     shell:
         RUN_NOTEBOOK
 
 
 rule case_segmentation:
+    # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
+    priority: 10
     input:
         notebook=NOTEBOOKS / "02_case_segmentation.ipynb",
         code=package("segmentation", "mechanisms", "survey"),
@@ -42,11 +46,15 @@ rule case_segmentation:
             "distinguishing_min_effect", "show_excerpts", "excerpts_per_mechanism",
             "permutation_max_exact",
         ),
+    resources:
+        notebook_cores=1,
     shell:
         RUN_NOTEBOOK
 
 
 rule survey_effect:
+    # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
+    priority: 10
     input:
         notebook=NOTEBOOKS / "04_survey_effect.ipynb",
         code=package("survey", "claims"),
@@ -61,11 +69,15 @@ rule survey_effect:
             "composite_min_answered", "confidence_level", "permutation_max_exact",
             "permutation_draws", "seed",
         ),
+    resources:
+        notebook_cores=1,
     shell:
         RUN_NOTEBOOK
 
 
 rule conceptual_model:
+    # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
+    priority: 10
     input:
         notebook=NOTEBOOKS / "03_conceptual_model.ipynb",
         code=package("model"),
@@ -79,6 +91,8 @@ rule conceptual_model:
         f"{EXECUTED}/03_conceptual_model.ipynb",
     params:
         nb=notebook_parameters("model_file", "max_clinic_panels"),
+    resources:
+        notebook_cores=1,
     shell:
         RUN_NOTEBOOK
 
@@ -98,6 +112,8 @@ rule claims_check:
         f"{EXECUTED}/05_claims_check.ipynb",
     params:
         nb=notebook_parameters("fail_on_claims"),
+    resources:
+        notebook_cores=1,
     shell:
         RUN_NOTEBOOK
 
@@ -118,6 +134,8 @@ rule robustness:
             "multiverse_count_grid", "multiverse_min_answered_grid", "multiverse_max_loo_clinics",
             "multiverse_permutation_max_exact", "multiverse_permutation_draws",
         ),
+    resources:
+        notebook_cores=1,
     shell:
         RUN_NOTEBOOK
 
