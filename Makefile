@@ -29,8 +29,11 @@ setup: $(SETUP)  ## create .venv with the pinned dependencies and the Jupyter ke
 run: $(SETUP)  ## run the whole study on the bundled data (ARGS="--config key=value" to override)
 	$(BIN)/snakemake --cores all $(ARGS)
 
+# Snakemake keeps only the last --config list, so fail_on_claims joins the one in ARGS, if any.
+VERIFY_ARGS = $(if $(findstring --config,$(ARGS)),$(subst --config,--config fail_on_claims=True,$(ARGS)),$(ARGS) --config fail_on_claims=True)
+
 verify: $(SETUP)  ## run the study and fail, naming them, when published numbers are not reproduced
-	$(BIN)/snakemake --cores all --config fail_on_claims=true $(ARGS)
+	$(BIN)/snakemake --cores all $(VERIFY_ARGS)
 
 power: $(SETUP)  ## the power and design simulation (sharded; see docs/robustness-and-power.md)
 	$(BIN)/snakemake --cores all power $(ARGS)

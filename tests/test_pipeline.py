@@ -98,3 +98,21 @@ def test_bad_data_stop_the_run_and_keep_the_previous_outputs(first_run, tmp_path
     assert proc.returncode != 0
     assert "survey_responses.csv, row 1 (line 2), column 'wave': value 'baseline'" in proc.stderr
     assert outputs(work) == before
+
+
+def test_verify_fails_on_other_data_naming_the_claims(first_run, small_raw, tmp_path):
+    workdir, _ = first_run
+    work = tmp_path / "work"
+    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns(".snakemake"))
+    proc = snakemake(work, small_raw, "fail_on_claims=True", "--forcerun", "claims_check")
+    assert proc.returncode != 0
+    assert "n_clinics" in proc.stderr and "ClaimsFailed" in proc.stderr
+
+
+def test_make_verify_keeps_the_callers_config():
+    """`make verify ARGS="--config raw_dir=x"` must not drop fail_on_claims (Snakemake keeps one --config list)."""
+    out = subprocess.run(["make", "-n", "-C", str(paths.ROOT), "verify", "ARGS=--config raw_dir=elsewhere"],
+                         capture_output=True, text=True).stdout
+    assert "--config fail_on_claims=True raw_dir=elsewhere" in out
+    out = subprocess.run(["make", "-n", "-C", str(paths.ROOT), "verify"], capture_output=True, text=True).stdout
+    assert "--config fail_on_claims=True" in out
