@@ -53,7 +53,7 @@ test-fast: $(SETUP)  ## unit tests only
 	$(BIN)/python -m pytest -m "not notebook and not pipeline and not browser"
 
 lab: $(SETUP)  ## JupyterLab with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:  ## remove everything the run generated (keeps .venv)
 	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete
