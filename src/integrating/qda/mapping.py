@@ -330,18 +330,14 @@ def template_mapping(project: Project) -> str:
     date_vars = [n for n, t in project.variables.items() if t in ("Date", "DateTime")]
     type_vars = [n for n in project.variables if "type" in n.lower()]
     role_vars = [n for n in project.variables if "role" in n.lower()]
-    if project.cases:
+    # Clinics come from the project's cases, else from its sets.
+    kind, groupings = ("case", project.cases) if project.cases else ("set", project.sets)
+    if groupings:
         lines.append("  clinic:")
-        lines.append("    from: case")
-        lines.append("    values:                   # case name -> clinic_id (cases not listed are ignored)")
-        for case in project.cases:
-            lines.append(f"      {_q(case.name)}: {_q(clean_id(case.name, CLINIC_ID, 'A-Za-z0-9_-'))}")
-    elif project.sets:
-        lines.append("  clinic:")
-        lines.append("    from: set")
-        lines.append("    values:                   # set name -> clinic_id (sets not listed are ignored)")
-        for group in project.sets:
-            lines.append(f"      {_q(group.name)}: {_q(clean_id(group.name, CLINIC_ID, 'A-Za-z0-9_-'))}")
+        lines.append(f"    from: {kind}")
+        lines.append(f"    values:                   # {kind} name -> clinic_id ({kind}s not listed are ignored)")
+        for grouping in groupings:
+            lines.append(f"      {_q(grouping.name)}: {_q(clean_id(grouping.name, CLINIC_ID, 'A-Za-z0-9_-'))}")
     else:
         lines.append("  clinic: {from: name, pattern: '^([A-Za-z0-9]+)'}   # edit: no cases or sets in the project")
     if type_vars:
