@@ -13,7 +13,7 @@ from integrating.contract import load
 from integrating.errors import ImportQDAError
 from integrating.qda import import_qda, load_mapping, read_project, template_mapping
 from integrating.qda.positions import TextUnits, choose_scheme
-from test_qda_support import (
+from qda_fixtures import (
     DOC_IDS, PROJECT_MAPPING, PROJECT_TEXTS, expected_segments, make_qde_folder, make_qdpx, project_xml,
     source_files, tree_digest, zip_members,
 )

@@ -18,7 +18,7 @@ from integrating.errors import ImportQDAError
 from integrating.qda import export_qda, import_qda, load_mapping
 from integrating.qda.cli import main
 from integrating.validate import validate
-from test_qda_support import make_raw, xsd_path
+from qda_fixtures import make_raw, xsd_path
 
 CONTRACT_FILES = ["datapackage.json", "clinics.csv", "documents.csv", "codebook.csv", "coded_segments.csv",
                   "implementation_log.csv", "survey_items.csv", "survey_responses.csv"]

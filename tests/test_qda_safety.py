@@ -11,7 +11,7 @@ import pytest
 from integrating.errors import ImportQDAError
 from integrating.qda import Limits, import_qda, read_project
 from integrating.qda.cli import main
-from test_qda_support import (
+from qda_fixtures import (
     PROJECT_MAPPING, make_qde_folder, make_qdpx, project_xml, source_files, tree_digest, zip_members,
 )
 

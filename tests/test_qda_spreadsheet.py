@@ -12,7 +12,7 @@ from integrating.contract import load
 from integrating.errors import ImportQDAError
 from integrating.qda import Limits, export_spreadsheet, import_qda
 from integrating.qda.cli import main
-from test_qda_support import make_raw, tree_digest
+from qda_fixtures import make_raw, tree_digest
 
 TEXTS = {
     "North notes": "The manager gathered the nurses.\nThe nurses agreed.  The doctors agreed.\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import matplotlib
 import matplotlib.pyplot as plt
 
@@ -49,3 +51,34 @@ def label_synthetic(fig, synthetic: bool) -> None:
     if synthetic:
         fig.text(0.995, 0.005, "SYNTHETIC DATA", ha="right", va="bottom", fontsize=6, color="#666666",
                  fontweight="bold")
+
+
+MINUS = "\u2212"
+
+
+def fmt_number(value: float, decimals: int, signed: bool = False) -> str:
+    """``value`` rounded half away from zero (2.25 -> 2.3), with a typographic minus."""
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)
+    text = f"{rounded:+f}" if signed and rounded != 0 else f"{rounded:f}"
+    return text.replace("-", MINUS)
+
+
+def fmt_p(p: float) -> str:
+    """p-value as journals print it: p = .021, p < .001."""
+    if p < 0.001:
+        return "p < .001"
+    text = fmt_number(p, 3)
+    return "p = " + (text[1:] if text.startswith("0") else text)
+
+
+def preview(fig, dpi: int = 150):
+    """The figure as a PNG for display in a notebook (the written files are the outputs)."""
+    from io import BytesIO
+
+    from IPython.display import Image
+
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return Image(data=buffer.getvalue(), format="png")

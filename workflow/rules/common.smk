@@ -1,8 +1,13 @@
 # Shared definitions of the rules: folders, package sources, and how a notebook is run.
 import json
+import os
 import shlex
 
-BASE = Path(workflow.basedir)
+from integrating import dependencies
+
+# Paths inside the compendium are relative to the working folder, so a moved or copied compendium
+# reruns nothing.
+BASE = Path(os.path.relpath(workflow.basedir))
 SRC = BASE / "src" / "integrating"
 NOTEBOOKS = BASE / "notebooks"
 RAW = config["raw_dir"]
@@ -14,13 +19,20 @@ PYTHON = sys.executable
 # The model file is part of the repository: a relative path is taken from the repository root.
 if not Path(config["model_file"]).is_absolute():
     config["model_file"] = str(BASE / config["model_file"])
-# Modules every notebook imports (through contract, provenance and plotting).
-CORE = ["__init__", "paths", "io", "errors", "provenance", "plotting", "contract"]
 
 
-def package(*modules):
-    """Source files of the package modules a rule uses (so editing one reruns its notebooks)."""
-    return [str(SRC / f"{m}.py") for m in [*CORE, *modules]]
+def notebook(name):
+    return NOTEBOOKS / f"{name}.ipynb"
+
+
+def notebook_code(name):
+    """Package sources a notebook reaches through its imports (and the runner that executes it)."""
+    return command_code("runner", *dependencies.notebook_modules(notebook(name)))
+
+
+def command_code(*modules):
+    """Package sources of an `integrating` command: editing one reruns exactly what depends on it."""
+    return dependencies.module_files(["cli", *modules], root=".")
 
 
 def raw_tables():
@@ -42,10 +54,11 @@ def raw_texts(wildcards=None):
     return sorted(f"{RAW}/{p}" for p in paths if p and ".." not in Path(p).parts and Path(RAW, p).is_file())
 
 
-def notebook_parameters(*keys):
-    """The notebook's parameters: the output folders and the config keys it uses, as shell-quoted JSON."""
+def notebook_parameters(name):
+    """The notebook's parameters (the names of its `parameters` cell) from the config, as shell-quoted JSON."""
     values = {"raw_dir": RAW, "derived_dir": DERIVED, "figures_dir": FIGURES, "provenance_dir": PROV}
-    values.update({k: config[k] for k in keys})
+    keys = dependencies.notebook_parameters(notebook(name))
+    values.update({k: config[k] for k in keys if k not in values})
     return shlex.quote(json.dumps(values, sort_keys=True))
 
 

@@ -10,12 +10,11 @@ import json as _power_json
 import os as _power_os
 import sys as _power_sys
 import time as _power_time
-from pathlib import Path as _PowerPath
 
+from integrating import dependencies as _power_dependencies
 from integrating import power as _power
 
 POWER_PYTHON = _power_sys.executable
-POWER_SRC = _PowerPath(_power.__file__).parent
 POWER_SHARD_DIR = "data/derived/power_shards"
 POWER_CONFIG = _power.power_config(config)
 # An impossible grid (e.g. a design with 1 clinic in a group) stops only the power target, not `make run`.
@@ -24,9 +23,9 @@ try:
     POWER_GRID_ERROR = None
 except _power.AnalysisError as _power_error:
     POWER_SHARDS, POWER_GRID_ERROR = {}, str(_power_error)
-# Package modules the shards and the merge use: editing one reruns what depends on it.
-POWER_SHARD_CODE = [str(POWER_SRC / f"{m}.py") for m in ("__init__", "power", "survey", "contract", "errors", "io")]
-POWER_MERGE_CODE = POWER_SHARD_CODE + [str(POWER_SRC / f"{m}.py") for m in ("paths", "plotting", "provenance")]
+# Package modules the shards and the merge reach (computed from the imports): editing one reruns what
+# depends on it. Relative to the working folder, so a moved compendium reruns nothing.
+POWER_SHARD_CODE = POWER_MERGE_CODE = _power_dependencies.module_files(["power"], root=".")
 # Progress: each shard prints the shards of the grid done and the time left at this run's pace.
 _power_os.environ[_power.PROGRESS_ENV] = _power_json.dumps({"start": _power_time.time(), "config": POWER_CONFIG})
 

@@ -4,7 +4,7 @@ rule validate:
     input:
         tables=raw_tables(),
         texts=raw_texts,
-        code=package("validate", "cli"),
+        code=command_code("validate", "provenance"),
     output:
         f"{PROV}/00_validate.json",
     shell:
@@ -13,15 +13,15 @@ rule validate:
 
 rule data_inventory:
     input:
-        notebook=NOTEBOOKS / "01_data_inventory.ipynb",
-        code=package("reliability"),
+        notebook=notebook("01_data_inventory"),
+        code=notebook_code("01_data_inventory"),
         valid=rules.validate.output,
     output:
         f"{PROV}/01_data_inventory.json",
     log:
         f"{EXECUTED}/01_data_inventory.ipynb",
     params:
-        nb=notebook_parameters(),
+        nb=notebook_parameters("01_data_inventory"),
     resources:
         notebook_cores=1,
     shell:
@@ -32,20 +32,15 @@ rule case_segmentation:
     # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
     priority: 10
     input:
-        notebook=NOTEBOOKS / "02_case_segmentation.ipynb",
-        code=package("segmentation", "mechanisms", "survey"),
+        notebook=notebook("02_case_segmentation"),
+        code=notebook_code("02_case_segmentation"),
         valid=rules.validate.output,
     output:
         f"{PROV}/02_case_segmentation.json",
     log:
         f"{EXECUTED}/02_case_segmentation.ipynb",
     params:
-        nb=notebook_parameters(
-            "segmentation_rule", "implementation_threshold", "implemented_count_threshold",
-            "threshold_grid", "distinguishing_p_strong", "distinguishing_p_weak",
-            "distinguishing_min_effect", "show_excerpts", "excerpts_per_mechanism",
-            "permutation_max_exact",
-        ),
+        nb=notebook_parameters("02_case_segmentation"),
     resources:
         notebook_cores=1,
     shell:
@@ -56,8 +51,8 @@ rule survey_effect:
     # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
     priority: 10
     input:
-        notebook=NOTEBOOKS / "04_survey_effect.ipynb",
-        code=package("survey", "claims"),
+        notebook=notebook("04_survey_effect"),
+        code=notebook_code("04_survey_effect"),
         valid=rules.validate.output,
         segments=rules.case_segmentation.output,
     output:
@@ -65,10 +60,7 @@ rule survey_effect:
     log:
         f"{EXECUTED}/04_survey_effect.ipynb",
     params:
-        nb=notebook_parameters(
-            "composite_min_answered", "confidence_level", "permutation_max_exact",
-            "permutation_draws", "seed",
-        ),
+        nb=notebook_parameters("04_survey_effect"),
     resources:
         notebook_cores=1,
     shell:
@@ -79,8 +71,8 @@ rule conceptual_model:
     # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
     priority: 10
     input:
-        notebook=NOTEBOOKS / "03_conceptual_model.ipynb",
-        code=package("model"),
+        notebook=notebook("03_conceptual_model"),
+        code=notebook_code("03_conceptual_model"),
         model=config["model_file"],
         valid=rules.validate.output,
         segments=rules.case_segmentation.output,
@@ -90,7 +82,7 @@ rule conceptual_model:
     log:
         f"{EXECUTED}/03_conceptual_model.ipynb",
     params:
-        nb=notebook_parameters("model_file", "max_clinic_panels"),
+        nb=notebook_parameters("03_conceptual_model"),
     resources:
         notebook_cores=1,
     shell:
@@ -99,8 +91,8 @@ rule conceptual_model:
 
 rule claims_check:
     input:
-        notebook=NOTEBOOKS / "05_claims_check.ipynb",
-        code=package("claims"),
+        notebook=notebook("05_claims_check"),
+        code=notebook_code("05_claims_check"),
         claims=SRC / "claims.yaml",
         valid=rules.validate.output,
         inventory=rules.data_inventory.output,
@@ -111,7 +103,7 @@ rule claims_check:
     log:
         f"{EXECUTED}/05_claims_check.ipynb",
     params:
-        nb=notebook_parameters("fail_on_claims"),
+        nb=notebook_parameters("05_claims_check"),
     resources:
         notebook_cores=1,
     shell:
@@ -120,20 +112,15 @@ rule claims_check:
 
 rule robustness:
     input:
-        notebook=NOTEBOOKS / "06_robustness.ipynb",
-        code=package("multiverse", "segmentation", "survey"),
+        notebook=notebook("06_robustness"),
+        code=notebook_code("06_robustness"),
         valid=rules.validate.output,
     output:
         f"{PROV}/06_robustness.json",
     log:
         f"{EXECUTED}/06_robustness.ipynb",
     params:
-        nb=notebook_parameters(
-            "segmentation_rule", "implementation_threshold", "implemented_count_threshold",
-            "threshold_grid", "composite_min_answered", "confidence_level", "seed",
-            "multiverse_count_grid", "multiverse_min_answered_grid", "multiverse_max_loo_clinics",
-            "multiverse_permutation_max_exact", "multiverse_permutation_draws",
-        ),
+        nb=notebook_parameters("06_robustness"),
     resources:
         notebook_cores=1,
     shell:
@@ -153,7 +140,6 @@ NOTEBOOK_OUTPUTS = [
 rule report_site:
     input:
         NOTEBOOK_OUTPUTS,
-        code=package("report"),
         claims=SRC / "claims.yaml",
     output:
         "reports/index.html",

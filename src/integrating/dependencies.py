@@ -1,0 +1,141 @@
+"""What a pipeline step depends on: the package modules its code imports, and the study parameters its notebook declares.
+
+The workflow computes each rule's code inputs and parameters from here, so they cannot drift from the
+notebooks: a module a notebook reaches (directly or through the package) is an input of its rule, and
+a parameter a notebook's ``parameters`` cell declares is passed from the config by its rule.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE = "integrating"
+SOURCE = Path(__file__).resolve().parent
+#: Parameters every notebook takes that are folders of the run, not study parameters of config.yaml.
+FOLDER_PARAMETERS = ("derived_dir", "figures_dir", "provenance_dir")
+#: Modules whose imports are followed at module level only: the command-line dispatcher imports each
+#: command's module inside that command, and a rule runs one command, not all of them.
+DISPATCHERS = frozenset({"cli"})
+
+
+def _module_file(module: str) -> Path | None:
+    """Source file of a package module named with dots below the package (``qda.mapping``)."""
+    base = SOURCE.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(tree: ast.AST, current: str, *, top_level_only: bool = False) -> set[str]:
+    """Package modules named by the import statements of a parsed source (``current``: its module)."""
+    nodes = ast.iter_child_nodes(tree) if top_level_only else ast.walk(tree)
+    here = current.split(".")[:-1]  # the package (below ours) that relative imports start from
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith(PACKAGE + "."):
+                    found.add(alias.name[len(PACKAGE) + 1:])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from . import x / from .x import y / from ..x import y
+                parts = here[: len(here) - (node.level - 1)] if node.level > 1 else here
+                base = ".".join([*parts, *(node.module.split(".") if node.module else [])])
+            elif node.module == PACKAGE or (node.module or "").startswith(PACKAGE + "."):
+                base = node.module[len(PACKAGE) + 1:] if node.module != PACKAGE else ""
+            else:
+                continue
+            if base:
+                found.add(base)
+            for alias in node.names:  # `from pkg import module` names modules, `from mod import f` does not
+                name = f"{base}.{alias.name}" if base else alias.name
+                if _module_file(name) is not None:
+                    found.add(name)
+    return {m for m in found if _module_file(m) is not None}
+
+
+@lru_cache(maxsize=None)
+def _module_imports(module: str) -> frozenset[str]:
+    path = _module_file(module)
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    name = f"{module}.__init__" if path.name == "__init__.py" else module
+    return frozenset(_imports(tree, name, top_level_only=module in DISPATCHERS))
+
+
+def closure(modules) -> list[str]:
+    """The given package modules and every package module they import, transitively, sorted."""
+    seen, todo = set(), list(modules)
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        if _module_file(module) is None:
+            raise KeyError(f"no module '{module}' in the package {PACKAGE} ({SOURCE})")
+        seen.add(module)
+        todo.extend(_module_imports(module))
+        # A subpackage's modules run its __init__ first.
+        parts = module.split(".")
+        for i in range(1, len(parts)):
+            todo.append(".".join(parts[:i]))
+    return sorted(seen)
+
+
+def module_files(modules, root: Path | str = SOURCE) -> list[str]:
+    """Source files of ``modules`` (and the package's ``__init__``) relative to ``root``, sorted."""
+    files = {_module_file(m) for m in closure(modules)} | {SOURCE / "__init__.py"}
+    return sorted(Path(_relative(f, Path(root))).as_posix() for f in files)
+
+
+def _relative(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root)
+
+
+def _code_cells(notebook) -> list[dict]:
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def _source(cell: dict) -> str:
+    source = cell["source"]
+    return source if isinstance(source, str) else "".join(source)
+
+
+def notebook_modules(notebook) -> list[str]:
+    """Package modules a notebook imports, followed through the package."""
+    direct = set()
+    for cell in _code_cells(notebook):
+        direct |= _imports(ast.parse(_source(cell)), "")
+    return closure(direct)
+
+
+def notebook_parameters(notebook) -> list[str]:
+    """Names assigned in the notebook's cell tagged ``parameters``, in order."""
+    for cell in _code_cells(notebook):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            tree = ast.parse(_source(cell))
+            return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                    if isinstance(t, ast.Name)]
+    raise KeyError(f"{notebook}: no cell tagged 'parameters'")
+
+
+def parameter_values(namespace: dict, notebook_keys=None) -> dict:
+    """The run's parameters from a notebook's namespace, for its provenance record.
+
+    ``namespace`` is the notebook's ``globals()``: every name of the parameters cell that is a study
+    parameter or a folder of the run (``provenance_dir`` is where the record goes, not a parameter).
+    """
+    from .config import load_schema
+
+    known = set(load_schema()["properties"]) | set(FOLDER_PARAMETERS)
+    keys = notebook_keys or [k for k in namespace if k in known]
+    out = {}
+    for key in keys:
+        if key == "provenance_dir" or key not in namespace:
+            continue
+        value = namespace[key]
+        out[key] = list(value) if isinstance(value, tuple) else value
+    return out
