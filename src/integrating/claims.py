@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 
 from . import io
-from .errors import IntegratingError
+from .errors import ClaimsFailed, ClaimsFileError, IntegratingError  # noqa: F401  (raised by the claims check)
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
 KINDS = ("count", "equal", "rounded")
@@ -41,16 +41,8 @@ SIGNIFICANT_DIGITS = int(re.fullmatch(r"%\.(\d+)g", io.FLOAT_FORMAT).group(1))
 FLOAT_SLACK = 1e-12
 
 
-class ClaimsFileError(IntegratingError):
-    """The claims file is malformed (unknown kind or measure, missing field)."""
-
-
-class ClaimsFailed(IntegratingError):
-    """Published numbers were not reproduced (raised when ``fail_on_claims`` is true)."""
-
-
-class MissingInput(Exception):
-    """An input of one claim is absent or unusable; the claim fails with this reason."""
+class MissingInput(IntegratingError):
+    """An input of one claim is absent or unusable; the claim fails with this reason (never leaves this module)."""
 
 
 @dataclass(frozen=True)

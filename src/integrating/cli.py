@@ -55,14 +55,36 @@ def _build_site(args) -> int:
     os.environ.setdefault("NBFORMAT_VALIDATOR", "jsonschema")
     from . import report
 
+    if not args.workdir.is_dir():
+        raise NotADirectoryError(20, "no such folder (the working folder of a run)", str(args.workdir))
     index = report.build_site(args.workdir, args.show_excerpts, raw_dir=args.raw_dir)
     print(f"report site: {index} (open it in a browser; no server needed)")
     return 0
 
 
+def _json_object(text: str) -> str:
+    """An argument that must be a JSON object (kept as text)."""
+    import json
+
+    try:
+        ok = isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"expected a JSON object such as '{{\"seed\": 1}}', got {text!r}")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line (with where to find help), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="integrating", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="integrating", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check a raw-data folder against the data contract")
     p.add_argument("raw_dir", nargs="?", default="data/raw", type=Path)
@@ -80,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run-notebook", help="execute a notebook with papermill (used by the pipeline)")
     p.add_argument("notebook", type=Path)
     p.add_argument("output", type=Path)
-    p.add_argument("parameters", help="JSON object of notebook parameters")
+    p.add_argument("parameters", type=_json_object, help="JSON object of notebook parameters")
     p.add_argument("--cwd", type=Path, default=None)
     p.set_defaults(func=_run_notebook)
 
@@ -99,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command; a user's mistake ends in a message and exit code 2, never a traceback."""
     from .errors import IntegratingError
 
     args = build_parser().parse_args(argv)
@@ -106,6 +129,10 @@ def main(argv=None) -> int:
         return args.func(args)
     except IntegratingError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that does not exist or cannot be written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error:{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .errors import IntegratingError
+from .errors import ModelFileError
 
 #: The packaged model file (package data).
 MODEL_FILE = Path(__file__).with_name("conceptual_model.yaml")
@@ -41,16 +41,6 @@ NODE_KEYS = {"id": True, "label": True, "kind": True, "layer": True, "order": Fa
 GROUP_KEYS = {"id": True, "label": True, "members": True}
 EDGE_KEYS = {"from": True, "to": True, "label": False}
 ID_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-
-
-class ModelFileError(IntegratingError, ValueError):
-    """The model file cannot be read or does not follow its format. ``problems`` lists every finding."""
-
-    def __init__(self, source, problems):
-        self.source = str(source)
-        self.problems = list(problems)
-        head = f"{len(self.problems)} problem(s) in the model file {self.source}:"
-        super().__init__("\n".join([head, *("  " + p for p in self.problems)]))
 
 
 # --- the model ---------------------------------------------------------------------------------

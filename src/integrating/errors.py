@@ -27,3 +27,25 @@ class AnalysisError(IntegratingError):
 
 class ImportQDAError(IntegratingError):
     """A QDA project or export cannot be imported safely or completely."""
+
+
+class ModelFileError(IntegratingError, ValueError):
+    """The conceptual-model file cannot be read or does not follow its format. ``problems`` lists every finding."""
+
+    def __init__(self, source, problems):
+        self.source = str(source)
+        self.problems = list(problems)
+        head = f"{len(self.problems)} problem(s) in the model file {self.source}:"
+        super().__init__("\n".join([head, *("  " + p for p in self.problems)]))
+
+
+class ClaimsFileError(IntegratingError):
+    """The claims file is malformed (unknown kind or measure, missing field)."""
+
+
+class ClaimsFailed(IntegratingError):
+    """Published numbers were not reproduced (raised when ``fail_on_claims`` is true)."""
+
+
+class SynthError(IntegratingError):
+    """A synthetic study cannot be generated or calibrated with the settings given."""

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import contract, io
+from .errors import SynthError
 
 #: Seed of the bundled study: the first seed from CALIBRATION_START that `calibrate()` accepts.
 DEFAULT_SEED = 237
@@ -436,7 +437,7 @@ def _nudge_to_targets(rng, values, items, clinic, wave_post, targets) -> None:
 def generate(seed: int = DEFAULT_SEED, clinics: int = DEFAULT_CLINICS, months: int = MONTHS) -> dict:
     """All tables (DataFrames), texts and study properties of one synthetic study."""
     if clinics < 2:
-        raise ValueError(f"--clinics must be at least 2 (got {clinics})")
+        raise SynthError(f"--clinics must be at least 2 (got {clinics}): a study compares two groups")
     ids = clinic_ids(clinics)
     more = assign_groups(seed, clinics)
     docs = make_documents(seed, ids, more, months)
@@ -550,4 +551,4 @@ def calibrate(start: int = CALIBRATION_START, clinics: int = DEFAULT_CLINICS, li
         }
         if reproduces_published(survey_summary(data)):
             return seed
-    raise RuntimeError(f"no seed in [{start}, {start + limit}) reproduces the published summary")
+    raise SynthError(f"no seed in [{start}, {start + limit}) reproduces the published summary")

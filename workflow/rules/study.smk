@@ -140,6 +140,7 @@ NOTEBOOK_OUTPUTS = [
 rule report_site:
     input:
         NOTEBOOK_OUTPUTS,
+        code=command_code("report"),
         claims=SRC / "claims.yaml",
     output:
         "reports/index.html",
