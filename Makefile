@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 SETUP  := $(VENV)/.setup-done
 ARGS   ?=
 
-.PHONY: help setup run verify power test test-fast lab bench clean system-deps
+.PHONY: help setup run verify power test test-fast notebooks lab bench clean system-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -49,11 +49,14 @@ system-deps:  ## Debian packages the browser tests need (chromium); run as root 
 test: $(SETUP) system-deps  ## set up and run every test tier (unit, notebook, pipeline, browser)
 	$(BIN)/python -m pytest
 
-test-fast: $(SETUP)  ## unit tests only
-	$(BIN)/python -m pytest -m "not notebook and not pipeline and not browser"
+test-fast: $(SETUP)  ## unit tests only (no notebook, pipeline, browser or slow tests)
+	$(BIN)/python -m pytest -m "not notebook and not pipeline and not browser and not slow"
 
-lab: $(SETUP)  ## JupyterLab with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+notebooks: $(SETUP)  ## bring each notebook and its paired text file (notebooks/**/*.py) into step
+	$(BIN)/jupytext --sync $$(find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
+
+lab: $(SETUP)  ## JupyterLab on notebooks/ with the project's kernel (ARGS="--no-browser --port=8899" passed on)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(ARGS)
 
 clean:  ## remove everything the run generated (keeps .venv)
 	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete

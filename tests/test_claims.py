@@ -455,20 +455,6 @@ def test_check_is_deterministic(dirs, tmp_path):
 NOTEBOOK = paths.NOTEBOOKS / "05_claims_check.ipynb"
 
 
-def test_notebook_is_thin_and_clean():
-    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
-    assert nb["metadata"]["kernelspec"]["name"] == "integrating"
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert "parameters" in code[0]["metadata"].get("tags", [])
-    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
-    params = "".join(code[0]["source"])
-    for name in ("raw_dir", "derived_dir", "figures_dir", "provenance_dir", "fail_on_claims"):
-        assert re.search(rf"^{name} = ", params, re.M), name
-    assert re.search(r"^fail_on_claims = False$", params, re.M)
-    assert "".join(code[-1]["source"]).startswith("run.finish()")
-    assert all(len("".join(c["source"]).splitlines()) <= 15 for c in code)
-
-
 @pytest.mark.notebook
 def test_notebook_fails_naming_the_claims_when_asked(tmp_path, small_raw):
     """On another synthetic study with the agreed tables: claims_check.csv is written, then the run stops."""

@@ -4,7 +4,6 @@ scipy and brute force, and scale."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -396,27 +395,3 @@ def test_an_uncomputable_primary_specification_keeps_the_table_and_the_summary_s
     assert res.table["estimate"].notna().any()
     with pytest.raises(AnalysisError, match="primary specification cannot be computed.*group 'more' has 1 clinic"):
         res.summary
-
-
-@pytest.mark.notebook
-def test_notebook_06_runs_on_a_small_synthetic_study(tmp_path, small_raw):
-    import json
-
-    import papermill
-
-    from integrating import paths
-
-    params = {"raw_dir": str(small_raw), "derived_dir": str(tmp_path / "derived"),
-              "figures_dir": str(tmp_path / "figures"), "provenance_dir": str(tmp_path / "prov")}
-    papermill.execute_notebook(str(paths.NOTEBOOKS / "06_robustness.ipynb"), str(tmp_path / "06.ipynb"),
-                               parameters=params, kernel_name="integrating", cwd=str(tmp_path), progress_bar=False)
-    table = pd.read_csv(tmp_path / "derived" / "multiverse.csv", keep_default_na=False, na_values=[""])
-    assert list(table.columns) == multiverse.COLUMNS and table["primary"].sum() == 1
-    summary = pd.read_csv(tmp_path / "derived" / "multiverse_summary.csv")
-    assert summary.iloc[0]["n_specs"] == len(table)
-    for stem in ("multiverse_curve", "multiverse_choices"):
-        for ext in ("svg", "pdf", "png", "txt"):
-            assert (tmp_path / "figures" / f"{stem}.{ext}").exists()
-    record = json.loads((tmp_path / "prov" / "06_robustness.json").read_text())
-    assert record["parameters"]["multiverse_max_loo_clinics"] == 20
-    assert {Path(o["path"]).name for o in record["outputs"]} >= {"multiverse.csv", "multiverse_summary.csv"}

@@ -1,17 +1,24 @@
-"""Notebook tier: the committed notebooks are clean, and each runs under papermill with
-non-default parameters on a small synthetic study (in pipeline order, outputs in a scratch folder)."""
+"""The committed notebooks are clean, thin and paired with their text files; in the notebook tier each
+pipeline notebook runs under papermill with non-default parameters on a small synthetic study (in
+pipeline order, outputs in a scratch folder)."""
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
+import jupytext
 import nbformat
 import pandas as pd
 import pytest
 
-from integrating import paths, runner
+from integrating import multiverse, paths, runner
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS.rglob("*.ipynb"))
+PIPELINE = sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+#: A code cell longer than this is a function waiting to move into the package.
+MAX_CELL_LINES = 25
 
 # Pipeline order, each with parameters that differ from config.yaml's to exercise other paths.
 RUNS = [
@@ -34,6 +41,32 @@ def test_committed_notebooks_are_clean(path):
             assert not cell.outputs and cell.execution_count is None, f"{path.name}: committed with outputs"
     if not path.parent.name == "solutions":
         assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), f"{path.name}: no parameters cell"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(paths.NOTEBOOKS).as_posix())
+def test_notebooks_define_no_functions_and_keep_cells_short(path):
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        tree = ast.parse(cell.source)
+        defined = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        assert not defined, f"{path.name}, code cell {i}: defines {defined}; move it into the package"
+        assert len(cell.source.splitlines()) <= MAX_CELL_LINES, f"{path.name}, code cell {i}: longer than {MAX_CELL_LINES} lines"
+        assert "export_readme_figure" not in cell.source, f"{path.name}: a run must not change a committed file"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(paths.NOTEBOOKS).as_posix())
+def test_each_notebook_has_its_text_file_in_step(path):
+    text = path.with_suffix(".py")
+    assert text.is_file(), f"{text} is missing; run `make notebooks`"
+    expected = jupytext.writes(jupytext.read(path), fmt="py:percent")
+    assert text.read_text(encoding="utf-8") == expected, f"{text.name} and {path.name} differ; run `make notebooks`"
+
+
+@pytest.mark.parametrize("path", PIPELINE, ids=lambda p: p.stem)
+def test_pipeline_notebooks_open_with_parameters_and_close_the_run(path):
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: the first code cell must be the parameters"
+    assert code[-1].source.strip().startswith("run.finish()"), f"{path.name}: the last code cell must be run.finish()"
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +101,17 @@ def test_parameters_reach_the_analyses(executed):
     effects = pd.read_csv(out / "derived" / "survey_effects.csv").set_index("analysis")
     assert effects.loc["permutation_exact", "test"].startswith("Monte Carlo")
     assert "90% CI" in effects.loc["student_t", "test"]
+
+
+@pytest.mark.notebook
+def test_robustness_writes_the_multiverse_and_its_figures(executed):
+    out, _ = executed
+    table = pd.read_csv(out / "derived" / "multiverse.csv", keep_default_na=False, na_values=[""])
+    assert list(table.columns) == multiverse.COLUMNS and table["primary"].sum() == 1
+    summary = pd.read_csv(out / "derived" / "multiverse_summary.csv")
+    assert summary.iloc[0]["n_specs"] == len(table)
+    for stem in ("multiverse_curve", "multiverse_choices"):
+        for ext in ("svg", "pdf", "png", "txt"):
+            assert (out / "figures" / f"{stem}.{ext}").exists()
+    record = json.loads((out / "provenance" / "06_robustness.json").read_text())
+    assert {Path(o["path"]).name for o in record["outputs"]} >= {"multiverse.csv", "multiverse_summary.csv"}

@@ -24,7 +24,7 @@ def test_generated_studies_validate(tmp_path, clinics):
     assert study.info.synthetic is True
 
 
-@pytest.mark.pipeline
+@pytest.mark.slow
 def test_a_study_100_times_larger_validates(tmp_path):
     out = synth.write(synth.generate(seed=5, clinics=1600), tmp_path / "raw")
     assert validate.validate(out) == []

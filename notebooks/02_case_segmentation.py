@@ -1,0 +1,284 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (integrating)
+#     language: python
+#     name: integrating
+# ---
+
+# %% [markdown]
+# # 02 · Case segmentation and cross-case comparison
+#
+# The study segments its clinics into those that **implemented more** and those that **implemented
+# less** of their improvement changes, then compares the two groups to find what distinguishes them:
+# the four mechanisms through which clinic managers were *integrating* (engaging groups, bridging
+# communication, sensemaking, negotiating). This notebook makes each step explicit and parameterised:
+# the segmentation rule, a case-ordered meta-matrix of the mechanisms (Miles & Huberman), an exact test
+# and a rule-based verdict per mechanism, the same comparison for barriers, the stakeholder groups that
+# each clinic's mechanisms connected, and how the results move with the segmentation cut-off.
+#
+# **The bundled data are SYNTHETIC** (`integrating synth`): invented clinics and texts that follow the
+# published design. Run the same notebook on real data that follow the data contract
+# (`docs/data-contract.md`); with real data set `show_excerpts = False` unless consent allows quoting.
+# Methods: `docs/methods-segmentation.md`.
+
+# %% tags=["parameters"]
+raw_dir = "data/raw"
+derived_dir = "data/derived"
+figures_dir = "figures"
+provenance_dir = "reports/provenance"
+segmentation_rule = "share"
+implementation_threshold = 0.5
+implemented_count_threshold = 3
+threshold_grid = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7]
+distinguishing_p_strong = 0.05
+distinguishing_p_weak = 0.10
+distinguishing_min_effect = 0.8
+show_excerpts = True
+excerpts_per_mechanism = 2
+permutation_max_exact = 1000000
+
+# %%
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from integrating import contract, mechanisms, plotting, provenance, segmentation
+
+plotting.use_style()
+parameters = dict(
+    raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
+    segmentation_rule=segmentation_rule, implementation_threshold=implementation_threshold,
+    implemented_count_threshold=implemented_count_threshold, threshold_grid=list(threshold_grid),
+    distinguishing_p_strong=distinguishing_p_strong, distinguishing_p_weak=distinguishing_p_weak,
+    distinguishing_min_effect=distinguishing_min_effect, show_excerpts=show_excerpts,
+    excerpts_per_mechanism=excerpts_per_mechanism, permutation_max_exact=permutation_max_exact,
+)
+run = provenance.Run("02_case_segmentation", parameters, provenance_dir)
+study = contract.load(raw_dir)
+run.input(*study.files())
+derived, figures = Path(derived_dir), Path(figures_dir)
+synthetic = "SYNTHETIC " if study.info.synthetic else ""
+labels = dict(zip(study.codebook["code"], study.codebook["label"]))
+mechanism_codes = study.mechanism_codes
+compare = dict(labels=labels, p_strong=distinguishing_p_strong, p_weak=distinguishing_p_weak,
+               min_effect=distinguishing_min_effect, max_exact=permutation_max_exact)
+print(f"{synthetic}study: {len(study.clinics)} clinics over {study.info.months} months")
+
+# %% [markdown]
+# ## Segmentation
+#
+# A clinic's **implementation share** is the number of its distinct changes whose latest status at or
+# before the final study month is `implemented`, divided by its number of distinct changes (0 for a
+# clinic without changes). The rule `segmentation_rule` then assigns the groups: `share` (share at
+# least `implementation_threshold`), `median` (share at least the median of all clinics) or `count`
+# (at least `implemented_count_threshold` implemented changes).
+#
+# *The paper reports 9 clinics that implemented more and 7 that implemented less but does not publish
+# its exact rule; the rule used here is an operational choice, and the sensitivity analysis below
+# shows how much depends on it.*
+
+# %%
+segments = segmentation.clinic_segments(
+    study.clinics, study.implementation_log, months=study.info.months, rule=segmentation_rule,
+    threshold=implementation_threshold, count_threshold=implemented_count_threshold,
+)
+run.table(segments, derived / "clinic_segments.csv")
+sizes = segmentation.group_sizes(segments)
+rule_text = {"share": f"implementation share >= {implementation_threshold:g}",
+             "median": "implementation share >= the median share",
+             "count": f"implemented changes >= {implemented_count_threshold}"}[segmentation_rule]
+print(f"Rule '{segmentation_rule}' ({rule_text}): {sizes['more']} clinics implemented more, "
+      f"{sizes['less']} less")
+segmentation.case_order(segments)
+
+# %%
+cut = implementation_threshold if segmentation_rule == "share" else None
+trajectories = segmentation.trajectories_data(study.implementation_log, segments, study.info.months)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(plotting.TWO_COLUMNS, 3.2), width_ratios=[1.4, 1])
+segmentation.trajectories_plot(trajectories, ax1, threshold=cut)
+segmentation.case_order_plot(segmentation.case_order_data(segments), ax2, threshold=cut)
+ax1.set_title("a  Implementation over the study", loc="left")
+ax2.set_title("b  Clinics in case order", loc="left")
+fig.tight_layout(rect=(0, 0.03, 1, 1))
+plotting.label_synthetic(fig, study.info.synthetic)
+run.figure(fig, figures / "implementation_trajectories",
+           caption=f"(a) Share of each clinic's changes implemented by study month, coloured by group; "
+                   f"(b) clinics ordered by implementation share at the final month (implemented/all "
+                   f"changes). Rule: {rule_text}. {synthetic}data. Source: data/derived/clinic_segments.csv.")
+plt.show()
+
+# %% [markdown]
+# ## Mechanism meta-matrix
+#
+# For each clinic and mechanism: the number of distinct documents of the clinic in which any coder
+# applied the mechanism's code, and the same per 10 documents (the rate corrects for clinics with more
+# or fewer documents; 0 for a clinic without documents). Rows are case-ordered by implementation share.
+
+# %%
+matrix, rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, mechanism_codes)
+run.table(matrix, derived / "mechanism_matrix.csv")
+run.table(rates, derived / "mechanism_rates.csv")
+matrix
+
+# %%
+fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.3, 0.6 + 0.2 * len(rates)))
+mechanisms.heatmap_plot(mechanisms.heatmap_data(rates, mechanism_codes, labels), ax,
+                        value_label="documents with code per 10 documents")
+fig.tight_layout(rect=(0, 0.03, 1, 1))
+plotting.label_synthetic(fig, study.info.synthetic)
+run.figure(fig, figures / "mechanism_heatmap",
+           caption="Case-ordered meta-matrix: documents in which each integrating mechanism was coded, per 10 "
+                   "documents of the clinic; clinics that implemented more above the line (labels coloured by "
+                   f"group, implementation share in brackets). {synthetic}data. "
+                   "Source: data/derived/mechanism_rates.csv.")
+plt.show()
+
+# %% [markdown]
+# ## Distinguishing mechanisms
+#
+# Per mechanism: group means of the per-10 rates, their difference (more − less), Hedges g, and a
+# two-sided Wilcoxon–Mann–Whitney test whose p-value is exact (all relabelings of the clinics
+# enumerated, mid-ranks for ties) up to `permutation_max_exact` relabelings. Clinics without documents
+# are left out. The verdict, in the style of CFIR's distinguishing constructs:
+#
+# * **strongly distinguishing**: p < `distinguishing_p_strong` and more > less;
+# * **weakly distinguishing**: otherwise, more > less and (p < `distinguishing_p_weak` or
+#   Hedges g ≥ `distinguishing_min_effect`);
+# * **not distinguishing**: otherwise.
+
+# %%
+comparison = mechanisms.compare_groups(rates, mechanism_codes, direction="more", **compare)
+run.table(comparison, derived / "mechanism_comparison.csv")
+comparison
+
+# %%
+fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.4, 0.9 + 0.35 * len(comparison)))
+mechanisms.comparison_plot(comparison, ax)
+fig.tight_layout(rect=(0, 0.03, 1, 1))
+plotting.label_synthetic(fig, study.info.synthetic)
+run.figure(fig, figures / "mechanism_comparison",
+           caption="Integrating mechanisms by group: mean documents with the code per 10 documents; verdict and "
+                   f"two-sided p ({comparison['test'].iloc[0]}). {synthetic}data. "
+                   "Source: data/derived/mechanism_comparison.csv.")
+plt.show()
+
+# %% [markdown]
+# ## Barriers
+#
+# The same comparison for the barrier codes. No direction is assumed (`direction="either"`): a barrier
+# distinguishes the groups when it is more frequent in either of them. Barriers coded in both groups
+# describe the fragmented environment that all clinics faced.
+
+# %%
+barrier_codes = study.codes_of("barrier")
+_, barrier_rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, barrier_codes)
+barriers = mechanisms.compare_groups(barrier_rates, barrier_codes, direction="either", **compare)
+run.table(barriers, derived / "barrier_comparison.csv")
+barriers
+
+# %%
+fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.4, 0.9 + 0.35 * max(len(barriers), 1)))
+mechanisms.comparison_plot(barriers, ax)
+fig.tight_layout(rect=(0, 0.03, 1, 1))
+plotting.label_synthetic(fig, study.info.synthetic)
+run.figure(fig, figures / "barrier_comparison",
+           caption="Barriers by group: mean documents with the code per 10 documents; verdict (either direction) "
+                   f"and two-sided p. {synthetic}data. Source: data/derived/barrier_comparison.csv.")
+plt.show()
+
+# %% [markdown]
+# ## Stakeholder groups connected by the mechanisms
+#
+# For each clinic and stakeholder-group code: the number of mechanism-coded segments that overlap a
+# segment of that stakeholder code in the same document (0 = the clinic's mechanisms never reached that
+# group). A network per group of clinics shows which stakeholder groups were brought together: an edge
+# joins two groups when a single mechanism segment overlaps both, weighted by the number of clinics in
+# which that happened. Dense networks are the evidence for *unity of effort*, sparse ones for
+# *fragmentation*.
+
+# %%
+stakeholder_codes = study.codes_of("stakeholder")
+connections = mechanisms.stakeholder_connections(segments, study.documents, study.coded_segments,
+                                                 mechanism_codes, stakeholder_codes)
+run.table(connections, derived / "stakeholder_connections.csv")
+network = mechanisms.stakeholder_network_data(segments, study.documents, study.coded_segments,
+                                              mechanism_codes, stakeholder_codes)
+connections
+
+# %%
+shares = connections.merge(segments[["clinic_id", "implementation_share"]], on="clinic_id")
+fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.5, 0.6 + 0.2 * len(shares)))
+mechanisms.heatmap_plot(mechanisms.heatmap_data(shares, stakeholder_codes, labels), ax, fmt="{:.0f}",
+                        value_label="mechanism segments overlapping the group", cmap="Greens")
+fig.tight_layout(rect=(0, 0.03, 1, 1))
+plotting.label_synthetic(fig, study.info.synthetic)
+run.figure(fig, figures / "stakeholder_connections",
+           caption="Stakeholder groups reached by the integrating mechanisms: mechanism-coded segments overlapping "
+                   "each stakeholder code, per clinic; implemented more above the line. "
+                   f"{synthetic}data. Source: data/derived/stakeholder_connections.csv.")
+plt.show()
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(plotting.TWO_COLUMNS, 3.0))
+mechanisms.network_plot(network, axes, labels=labels)
+fig.tight_layout(rect=(0, 0.03, 1, 1))
+plotting.label_synthetic(fig, study.info.synthetic)
+run.figure(fig, figures / "stakeholder_networks",
+           caption="Stakeholder groups (nodes; clinics of the group reaching them in brackets) and the pairs brought "
+                   "together by one mechanism-coded segment (edges; number = clinics of the group). "
+                   f"{synthetic}data. Source: data/derived/stakeholder_connections.csv and coded segments.")
+plt.show()
+
+# %% [markdown]
+# ## Sensitivity to the segmentation cut-off
+#
+# The share rule re-applied at each cut-off of `threshold_grid`: how many clinics fall in each group,
+# how many change group relative to the configured rule, and the verdict of each mechanism ("not
+# computable" when a group has fewer than 2 clinics with documents).
+
+# %%
+sensitivity = mechanisms.segmentation_sensitivity(segments, rates, mechanism_codes, threshold_grid,
+                                                  direction="more", **compare)
+run.table(sensitivity, derived / "segmentation_sensitivity.csv")
+sensitivity
+
+# %%
+fig, axes = plt.subplots(2, 1, figsize=(plotting.TWO_COLUMNS, 4.2), height_ratios=[1.2, 1])
+mechanisms.sensitivity_plot(sensitivity, axes, codes=mechanism_codes, labels=labels, configured=cut)
+fig.tight_layout(rect=(0, 0.03, 1, 1))
+plotting.label_synthetic(fig, study.info.synthetic)
+run.figure(fig, figures / "segmentation_sensitivity",
+           caption="Segmentation by implementation-share cut-off: clinics per group and clinics changing group "
+                   f"relative to the configured rule ({rule_text}); verdict of each mechanism at each cut-off. "
+                   f"{synthetic}data. Source: data/derived/segmentation_sensitivity.csv.")
+plt.show()
+
+# %% [markdown]
+# ## Exemplar excerpts
+#
+# For teaching: up to `excerpts_per_mechanism` coded passages per mechanism, verbatim, one per clinic,
+# from the clinics with the highest implementation share. Written and shown only when `show_excerpts`
+# is true. The synthetic texts are invented; **with real data keep `show_excerpts = False` unless the
+# participants' consent allows quoting** (a previous excerpts table is then removed).
+
+# %%
+excerpts_path = derived / "mechanism_excerpts.csv"
+if show_excerpts:
+    excerpts = mechanisms.mechanism_excerpts(segments, study.documents, study.coded_segments, mechanism_codes,
+                                             excerpts_per_mechanism, study.text)
+    run.table(excerpts, excerpts_path)
+    for row in excerpts.itertuples():
+        print(f"[{labels.get(row.code, row.code)} · {row.clinic_id} · {row.document_id}]\n  {row.excerpt}\n")
+else:
+    excerpts_path.unlink(missing_ok=True)
+    print("Excerpts not shown (show_excerpts is false).")
+
+# %%
+run.finish()
