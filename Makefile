@@ -26,14 +26,18 @@ $(SETUP): pyproject.toml requirements.lock
 
 setup: $(SETUP)  ## create .venv with the pinned dependencies and the Jupyter kernel
 
+# The run's console log is short (a line per step, then a summary); Snakemake's full output is in
+# reports/logs/run.log (src/integrating/runlog.py).
+SNAKEMAKE = $(BIN)/python -m integrating.runlog
+
 run: $(SETUP)  ## run the whole study on the bundled data (ARGS="--config key=value" to override)
-	$(BIN)/snakemake --cores all $(ARGS)
+	@$(SNAKEMAKE) --cores all $(ARGS)
 
 # Snakemake keeps only the last --config list, so fail_on_claims joins the one in ARGS, if any.
 VERIFY_ARGS = $(if $(findstring --config,$(ARGS)),$(subst --config,--config fail_on_claims=True,$(ARGS)),$(ARGS) --config fail_on_claims=True)
 
 verify: $(SETUP)  ## run the study and fail, naming them, when published numbers are not reproduced
-	$(BIN)/snakemake --cores all $(VERIFY_ARGS)
+	@$(SNAKEMAKE) --cores all $(VERIFY_ARGS)
 
 power: $(SETUP)  ## the power and design simulation (sharded; see docs/robustness-and-power.md)
 	$(BIN)/snakemake --cores all power $(ARGS)
@@ -60,4 +64,4 @@ lab: $(SETUP)  ## JupyterLab on notebooks/ with the project's kernel (ARGS="--no
 
 clean:  ## remove everything the run generated (keeps .venv)
 	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete
-	rm -rf reports/notebooks reports/provenance reports/site reports/index.html .snakemake
+	rm -rf reports/notebooks reports/provenance reports/logs reports/site reports/index.html .snakemake

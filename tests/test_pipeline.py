@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,13 @@ def snakemake(workdir, raw, *extra):
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(paths.ROOT / "Snakefile"),
            "--directory", str(workdir), "--config", f"raw_dir={raw}", *extra]
     return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def runlog(workdir, raw, *extra):
+    """The short console log of `make run` (integrating.runlog) in a working folder."""
+    cmd = [sys.executable, "-m", "integrating.runlog", "--cores", "2", "-s", str(paths.ROOT / "Snakefile"),
+           "--config", f"raw_dir={raw}", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
 
 
 def outputs(workdir):
@@ -98,6 +106,34 @@ def test_bad_data_stop_the_run_and_keep_the_previous_outputs(first_run, tmp_path
     assert proc.returncode != 0
     assert "survey_responses.csv, row 1 (line 2), column 'wave': value 'baseline'" in proc.stderr
     assert outputs(work) == before
+
+
+def test_the_console_log_is_short_and_ends_with_the_summary(first_run, small_raw, tmp_path):
+    workdir, _ = first_run
+    work = tmp_path / "work"
+    shutil.copytree(workdir, work, ignore=shutil.ignore_patterns(".snakemake"))
+    proc = runlog(work, small_raw, "--forcerun", "claims_check")
+    assert proc.returncode == 0, proc.stdout
+    lines = proc.stdout.splitlines()
+    assert len(lines) <= 60
+    assert any(re.match(r"\s+ok\s+claims_check\s+[\d.]+ s$", line) for line in lines)
+    assert re.match(r"claims: \d+ of 17 reproduced", lines[-3])
+    assert lines[-2].startswith("report: ") and lines[-2].endswith("reports/index.html")
+    assert re.match(r"run time: [\d.]+ s; full log: reports/logs/run.log$", lines[-1])
+    assert "Finished jobid" in (work / "reports/logs/run.log").read_text()
+
+
+def test_on_bad_data_the_console_log_ends_with_the_problems(first_run, small_raw, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(small_raw, raw)
+    documents = raw / "documents.csv"
+    documents.write_text(documents.read_text().replace(",field_note,", ",fieldnote,", 1))
+    proc = runlog(tmp_path, raw)
+    assert proc.returncode != 0
+    lines = proc.stdout.splitlines()
+    assert len(lines) <= 60 and "Traceback" not in proc.stdout
+    assert lines[-1].startswith("  documents.csv, row ") and "expected" in lines[-1]
+    assert any(line.startswith("run failed in step validate") for line in lines)
 
 
 def test_verify_fails_on_other_data_naming_the_claims(first_run, small_raw, tmp_path):

@@ -9,10 +9,10 @@ that a failed run never deletes the previous good outputs).
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import re
 import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -20,6 +20,9 @@ from importlib import metadata
 from pathlib import Path
 
 from . import io, paths
+
+#: Set by :mod:`integrating.runner` for the kernel: the command that reruns the notebook alone.
+COMMAND_ENV = "INTEGRATING_RUN_COMMAND"
 
 
 def sha256(path) -> str:
@@ -30,15 +33,32 @@ def sha256(path) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=1)
-def git_commit() -> str | None:
+def _git(*args) -> subprocess.CompletedProcess | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, timeout=10
-        )
+        return subprocess.run(["git", *args], cwd=paths.ROOT, capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    out = _git("rev-parse", "HEAD")
+    return (out.stdout.decode().strip() or None) if out and out.returncode == 0 else None
+
+
+@lru_cache(maxsize=1)
+def git_state() -> dict:
+    """The commit, whether tracked files differ from it, and a hash of that difference.
+
+    Two records with the same commit and ``diff_sha256`` come from the same code; a dirty tree without
+    the hash could not be told apart from a clean one (untracked files are not part of it)."""
+    commit = git_commit()
+    if commit is None:
+        return {"commit": None, "dirty": None, "diff_sha256": None}
+    diff = _git("diff", "HEAD", "--binary", "--no-color", "--no-ext-diff")
+    patch = diff.stdout if diff and diff.returncode == 0 else b""
+    return {"commit": commit, "dirty": bool(patch),
+            "diff_sha256": hashlib.sha256(patch).hexdigest() if patch else None}
 
 
 @lru_cache(maxsize=1)
@@ -113,11 +133,14 @@ class Run:
             "inputs": [_describe(p) for p in self.inputs],
             "outputs": [_describe(p) for p in self.outputs],
             "git_commit": git_commit(),
+            "git": git_state(),
             "versions": package_versions(),
             "platform": platform.platform(),
             "started": self._start_wall.isoformat(timespec="seconds"),
             "duration_s": round(time.perf_counter() - self._start, 3),
-            "command": " ".join(sys.argv[:1]),
+            # Reruns this notebook alone (set by integrating.runner); `make run` reruns what changed.
+            "command": os.environ.get(COMMAND_ENV, f"run interactively: {self.notebook}"),
+            "rerun": "make run",
         }
 
     def finish(self) -> Path:

@@ -300,9 +300,10 @@ def provenance_page(name: str, record: dict, origin: dict, has_notebook: bool) -
     if has_notebook:
         parts.append(f'<p>Notebook: <a href="{href(f"../notebooks/{name}.html")}">{esc(name)}</a></p>')
     parts.append(f'<p>Raw record: <a href="{href(f"{name}.json")}">{esc(name)}.json</a></p>')
-    summary = {k: record.get(k) for k in ("git_commit", "platform", "started", "duration_s", "command") if k in record}
+    summary = {k: record.get(k) for k in ("git_commit", "git", "platform", "started", "duration_s", "command", "rerun") if k in record}
     if summary:
-        parts.append("<h2>Run</h2>" + html_table(pd.DataFrame({"field": list(summary), "value": list(summary.values())}),
+        parts.append("<h2>Run</h2>" + html_table(pd.DataFrame({"field": list(summary), "value": [
+            json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in summary.values()]}),
                                                   table_id="run"))
     params = record.get("parameters") or {}
     if params:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 
 from . import paths
+from .provenance import COMMAND_ENV  # the command that reruns the notebook, for its record
 
 KERNEL = "integrating"
 
@@ -26,6 +29,8 @@ def run(notebook, output, parameters, *, cwd=None) -> int:
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     cwd = str(cwd or paths.ROOT)
+    os.environ[COMMAND_ENV] = shlex.join(["integrating", "run-notebook", str(notebook), str(output),
+                                          json.dumps(parameters, sort_keys=True), "--cwd", cwd])
     # The kernel starts before papermill is imported, so the two overlap (about 0.7 s a notebook).
     loop = asyncio.new_event_loop()
     kernel = AsyncKernelManager(kernel_name=KERNEL)

@@ -26,8 +26,11 @@ def notebook(name):
 
 
 def notebook_code(name):
-    """Package sources a notebook reaches through its imports (and the runner that executes it)."""
-    return command_code("runner", *dependencies.notebook_modules(notebook(name)))
+    """Package sources a notebook reaches through its imports, and the runner that executes it.
+
+    Not the command-line module that dispatches to the runner: editing it (say, to add a command)
+    changes no notebook's results, and would rerun every notebook."""
+    return dependencies.module_files(["runner", *dependencies.notebook_modules(notebook(name))], root=".")
 
 
 def command_code(*modules):
