@@ -38,7 +38,7 @@ def outputs(workdir):
 def executed(proc):
     """Rules Snakemake ran, from its log."""
     lines = (proc.stdout + proc.stderr).splitlines()
-    return sorted({line.split()[1].rstrip(":") for line in lines if line.startswith("rule ")} - {"all"})
+    return sorted({line.split()[1].rstrip(":") for line in lines if line.startswith(("rule ", "localrule "))} - {"all"})
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,37 @@ def test_changing_a_parameter_reruns_only_what_uses_it(first_run, small_raw):
     ran = set(executed(proc))
     assert "case_segmentation" in ran and "survey_effect" in ran
     assert not ran & {"validate", "data_inventory"}
+
+
+def copy_beside(workdir, tmp_path_factory, name):
+    """A copy of a working folder at the same depth (code inputs are relative to the working folder)."""
+    work = tmp_path_factory.mktemp(name)
+    shutil.copytree(workdir, work, dirs_exist_ok=True)
+    return work
+
+
+def test_deleted_or_edited_outputs_are_made_again(first_run, small_raw, tmp_path_factory):
+    workdir, _ = first_run
+    work = copy_beside(workdir, tmp_path_factory, "edited")
+    before = outputs(work)
+    (work / "data/derived/clinic_segments.csv").unlink()
+    (work / "figures/survey_forest.png").unlink()
+    page = work / "reports/site/notebooks/01_data_inventory.html"
+    page.write_text("edited by hand")
+    proc = snakemake(work, small_raw)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran = set(executed(proc))
+    assert {"case_segmentation", "survey_effect", "report_site"} <= ran and "data_inventory" not in ran
+    assert outputs(work) == before
+    assert page.read_text() != "edited by hand"
+    assert "Nothing to be done" in (snakemake(work, small_raw).stderr)
+
+
+def test_a_moved_compendium_reruns_nothing(first_run, small_raw, tmp_path_factory):
+    workdir, _ = first_run
+    work = copy_beside(workdir, tmp_path_factory, "moved")
+    proc = snakemake(work, small_raw)
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stderr + proc.stdout
 
 
 def test_two_clean_runs_are_byte_identical(first_run, tmp_path, small_raw):

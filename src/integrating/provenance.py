@@ -9,6 +9,7 @@ that a failed run never deletes the previous good outputs).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import re
@@ -90,6 +91,37 @@ def _describe(path) -> dict:
             digest.update(f.relative_to(path).as_posix().encode() + b"\0" + sha256(f).encode())
         return {"path": str(path), "sha256": digest.hexdigest(), "files": len(files)}
     return {"path": str(path), "sha256": sha256(path)}
+
+
+#: The report site's record of its pages (relative to the working folder of a run).
+SITE_MANIFEST = "reports/site/manifest.json"
+
+
+def write_manifest(path, files) -> Path:
+    """A record of the files a step other than a notebook wrote, in the form :func:`changed_outputs` reads."""
+    return io.write_json(path, {"outputs": [{"path": str(p), "sha256": sha256(p)} for p in files]})
+
+
+def changed_outputs(record_path, also=()) -> list[str]:
+    """What no longer matches a provenance record: outputs missing or changed since the run wrote them.
+
+    ``also`` names further files the run made that must exist (its executed notebook). The workflow
+    asks this of every record before it decides what to run, so a deleted or edited table, figure or
+    page is made again, with everything that depends on it."""
+    record_path = Path(record_path)
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []  # no record (or an unreadable one): the workflow reruns the step anyway
+    problems = []
+    for item in record.get("outputs", []):
+        path = Path(item["path"])
+        if not path.exists():
+            problems.append(f"{path} is missing")
+        elif item.get("sha256") and _describe(path)["sha256"] != item["sha256"]:
+            problems.append(f"{path} differs from what the run wrote")
+    problems += [f"{p} is missing" for p in map(Path, also) if not p.exists()]
+    return problems
 
 
 class Run:

@@ -29,7 +29,11 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from . import io
+from . import io, provenance
+from .provenance import SITE_MANIFEST
+
+#: The site's own record of what it wrote (the workflow rebuilds the site when a page is deleted or edited).
+MANIFEST = Path(SITE_MANIFEST).name
 
 FIGURE_DISPLAY = ("svg", "png")  # embedded, in order of preference
 FIGURE_FORMATS = ("svg", "png", "pdf")
@@ -475,7 +479,17 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     tmp.rename(site)
     if old.exists():
         shutil.rmtree(old)
-    return io.write_text(reports_dir / "index.html", index)
+    written = io.write_text(reports_dir / "index.html", index)
+    write_manifest(reports_dir)
+    return written
+
+
+def write_manifest(reports_dir) -> Path:
+    """List the landing page and every page of the site with its SHA-256, as a provenance record does."""
+    reports_dir = Path(reports_dir)
+    site = reports_dir / SITE
+    files = [reports_dir / "index.html"] + sorted(p for p in site.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return provenance.write_manifest(site / MANIFEST, files)
 
 
 def figure_owner(owners: dict, fig: dict) -> str | None:

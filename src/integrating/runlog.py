@@ -10,13 +10,12 @@ message is printed last. Snakemake's own log stays available in ``.snakemake/log
 
 from __future__ import annotations
 
+import csv
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pandas as pd
 
 LOG = Path("reports/logs/run.log")
 REPORT = Path("reports/index.html")
@@ -47,23 +46,28 @@ def _console(line: str) -> None:
     print(line, flush=True)
 
 
+def _rows(path: Path) -> list[dict]:
+    # The csv module, not pandas: this wrapper starts with every `make run` and should start fast.
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 def _summary(started: float) -> list[str]:
     lines = []
-    if CLAIMS_SUMMARY.is_file():
-        summary = pd.read_csv(CLAIMS_SUMMARY, keep_default_na=False).set_index("kind")
-        row = summary.loc["all"]
-        text = f"claims: {int(row['n_pass'])} of {int(row['n_checks'])} reproduced"
-        if CLAIMS_CHECK.is_file():
-            status = pd.read_csv(CLAIMS_CHECK, dtype=str, keep_default_na=False)["status"]
-            unchecked = int((status == "not checkable").sum())
-            if unchecked:
-                text += f", {unchecked} not checkable"
+    summary = {row["kind"]: row for row in _rows(CLAIMS_SUMMARY)}
+    if "all" in summary:
+        row = summary["all"]
+        text = f"claims: {row['n_pass']} of {row['n_checks']} reproduced"
+        unchecked = sum(r["status"] == "not checkable" for r in _rows(CLAIMS_CHECK))
+        if unchecked:
+            text += f", {unchecked} not checkable"
         if int(row["n_fail"]):
             text += f"; not reproduced: {row['failing']}"
         lines.append(text)
     if NOT_COMPUTABLE.is_file():
-        n = len(pd.read_csv(NOT_COMPUTABLE, keep_default_na=False))
-        lines.append(f"analyses not computable on these data: {n} (see the report)")
+        lines.append(f"analyses not computable on these data: {len(_rows(NOT_COMPUTABLE))} (see the report)")
     if REPORT.is_file():
         lines.append(f"report: {REPORT.resolve()}")
     lines.append(f"run time: {time.monotonic() - started:.1f} s; full log: {LOG}")

@@ -3,7 +3,7 @@ import json
 import os
 import shlex
 
-from integrating import dependencies
+from integrating import dependencies, provenance
 
 # Paths inside the compendium are relative to the working folder, so a moved or copied compendium
 # reruns nothing.
@@ -63,6 +63,23 @@ def notebook_parameters(name):
     keys = dependencies.notebook_parameters(notebook(name))
     values.update({k: config[k] for k in keys if k not in values})
     return shlex.quote(json.dumps(values, sort_keys=True))
+
+
+def rerun_when_outputs_changed(record, also=()):
+    """Rerun a step when a file it wrote was deleted or edited since (see provenance.changed_outputs).
+
+    The record is the step's declared output: without it Snakemake reruns the step and everything
+    downstream, and the step writes its files again (the files themselves are left as they are)."""
+    problems = provenance.changed_outputs(record, also)
+    if problems:
+        Path(record).unlink()
+        print(f"{record}: {'; '.join(problems[:3])}{' ...' if len(problems) > 3 else ''}; the step reruns",
+              file=sys.stderr)
+
+
+for _record in sorted(Path(PROV).glob("[0-9][0-9]_*.json")):
+    rerun_when_outputs_changed(_record, [] if _record.stem == "00_validate" else [f"{EXECUTED}/{_record.stem}.ipynb"])
+rerun_when_outputs_changed(provenance.SITE_MANIFEST)
 
 
 # The provenance record is the rule's only output: Snakemake deletes the outputs of a job before it

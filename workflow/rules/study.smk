@@ -143,7 +143,8 @@ rule report_site:
         code=command_code("report"),
         claims=SRC / "claims.yaml",
     output:
-        "reports/index.html",
+        # The site's manifest lists the landing page and every page with its SHA-256.
+        provenance.SITE_MANIFEST,
     params:
         excerpts="--show-excerpts" if config["show_excerpts"] else "--no-show-excerpts",
     shell:
