@@ -18,6 +18,15 @@ def _validate(args) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     print(f"{args.raw_dir}: valid (data contract {__import__('integrating.contract').contract.CONTRACT_VERSION})")
+    from . import support
+
+    params = _study_parameters(args.config)
+    warnings = [c for c in support.capabilities(args.raw_dir, **params) if not c.computable]
+    for c in warnings:
+        print(f"warning: {c}", file=sys.stderr)
+    if warnings:
+        print(f"{args.raw_dir}: {len(warnings)} warning(s): valid data that cannot support the analyses named "
+              "above; their results will say why they are not computable", file=sys.stderr)
     if args.stamp:
         from . import io, provenance
 
@@ -25,6 +34,19 @@ def _validate(args) -> int:
         run.input(Path(args.raw_dir))
         io.write_json(args.stamp, run.record())
     return 0
+
+
+def _study_parameters(path) -> dict:
+    """The parameters that decide the groups and the valid survey responses, from a config file
+    (``--config``, else the compendium's config.yaml when it exists, else the defaults)."""
+    from . import config, paths
+
+    path = path or (paths.CONFIG if paths.CONFIG.is_file() else None)
+    if path is None:
+        return {}
+    c = config.load(path)
+    return {"rule": c["segmentation_rule"], "threshold": c["implementation_threshold"],
+            "count_threshold": c["implemented_count_threshold"], "min_answered": c["composite_min_answered"]}
 
 
 def _synth(args) -> int:
@@ -67,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a raw-data folder against the data contract")
     p.add_argument("raw_dir", nargs="?", default="data/raw", type=Path)
     p.add_argument("--stamp", type=Path, help="on success, write a provenance record here")
+    p.add_argument("--config", type=Path, default=None,
+                   help="study parameters deciding the groups, for the warnings [config.yaml of the compendium]")
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("synth", help="generate a SYNTHETIC contract-conforming study")
