@@ -288,6 +288,15 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+def _str(dumper, data: str):
+    # Line breaks in a plain or single-quoted scalar are folded when read back (and U+2028, U+2029,
+    # U+0085 are line breaks to YAML): a string holding any is written double-quoted, escaped.
+    if any(ch in data for ch in "\n\r\x85\u2028\u2029"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
+
+
+_Dumper.add_representer(str, _str)
 _Dumper.add_representer(
     _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True))
 
@@ -329,6 +338,24 @@ def _window(project: Project) -> tuple[int | None, date | None]:
     return (last.year - first.year) * 12 + last.month - first.month + 1, first.replace(day=1)
 
 
+def _clinic_ids(names: list[str]) -> list[str]:
+    """A distinct clinic id for each name: kept when it is one, else letters folded to ASCII and other
+    runs of characters replaced by '_' ('Klinika Dél' -> 'Klinika_Del'); 'clinic_N' when nothing is left."""
+    import unicodedata
+
+    out, used = [], set()
+    for i, name in enumerate(names, start=1):
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        base = name if CLINIC_ID.fullmatch(name) else clean_id(ascii_name, CLINIC_ID, "A-Za-z0-9_-").strip("_-")
+        base = base or f"clinic_{i}"
+        clinic_id, n = base, 2
+        while clinic_id in used:
+            clinic_id, n = f"{base}_{n}", n + 1
+        used.add(clinic_id)
+        out.append(clinic_id)
+    return out
+
+
 def _documents(project: Project) -> tuple[dict, list[str]]:
     """The documents section and the comments about what to edit in it."""
     date_vars = [n for n, t in project.variables.items() if t in ("Date", "DateTime")]
@@ -339,8 +366,8 @@ def _documents(project: Project) -> tuple[dict, list[str]]:
     # Clinics come from the project's cases, else from its sets.
     kind, groupings = ("case", project.cases) if project.cases else ("set", project.sets)
     if groupings:
-        docs["clinic"] = {"from": kind, "values": {
-            g.name: clean_id(g.name, CLINIC_ID, "A-Za-z0-9_-") for g in groupings}}
+        docs["clinic"] = {"from": kind, "values": dict(zip([g.name for g in groupings],
+                                                          _clinic_ids([g.name for g in groupings])))}
         notes.append(f"clinic: {kind} name -> clinic_id ({kind}s not listed under values are ignored).")
     else:
         docs["clinic"] = _Flow({"from": "name", "pattern": "^([A-Za-z0-9]+)"})
@@ -382,7 +409,7 @@ def template_mapping(project: Project, spreadsheet: dict | None = None) -> str:
 
     block(None, {"version": 1})
     months, start = _window(project)
-    block("study: the study window (every document date must fall inside it). "
+    block("study: the study window (every document date must fall inside it).\n"
           + ("REQUIRED: fill in months (length of the window) and start_date (its first day, e.g. 2015-01-01)."
              if months is None else "months and start_date span the dates found in the project; check them."),
           {"study": {"months": months, "start_date": start, "synthetic": False,
@@ -399,20 +426,22 @@ def template_mapping(project: Project, spreadsheet: dict | None = None) -> str:
           + "\n".join(notes), {"documents": docs})
     listing = {}
     if project.variables:
-        listing["variables (name: type)"] = dict(project.variables)
+        listing["variables"] = dict(project.variables)
     if project.sets:
-        listing["sets (name: number of sources)"] = {g.name: len(g.sources) for g in project.sets}
+        listing["sets"] = {g.name: len(g.sources) for g in project.sets}
     if project.cases:
-        listing["cases (name: number of sources)"] = {c.name: len(c.sources) for c in project.cases}
+        listing["cases"] = {c.name: len(c.sources) for c in project.cases}
     unreadable = project.unreadable()
     if unreadable:
-        listing["sources without a readable text (name: reason)"] = {s.name: s.reason for s in unreadable}
+        listing["sources_without_text"] = {s.name: s.reason for s in unreadable}
     others = [s for s in project.skipped if s not in unreadable]
     if others:
-        listing["sources that are not imported (name: reason)"] = {s.name: s.reason for s in others}
+        listing["sources_not_imported"] = {s.name: s.reason for s in others}
     if listing:
         out.append("")
-        out.extend(_comment("The project holds:\n" + _dump(listing)))
+        out.extend(_comment("The project holds (variables -> type; sets and cases -> number of sources; sources\n"
+                            "that are not imported -> why; documents.skip_unreadable: true imports the others):\n"
+                            + _dump(listing)))
     block("clinics.columns: clinic column -> variable of the clinic's case, e.g. {n_providers: Providers}",
           {"clinics": {"columns": {}}})
     users = sorted({u.label for u in project.users.values()})

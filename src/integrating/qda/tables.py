@@ -117,7 +117,7 @@ def build_documents(project: Project, mapping: dict):
     if missing:
         raise ImportQDAError(f"mapping: documents.{missing[0]} is missing; it says where each document's {missing[0]} comes from")
     resolver = _Resolver(project)
-    rows, problems, skipped, clinic_groups = [], [], [], {}
+    rows, problems, skipped, clinic_groups, cleaned = [], [], [], {}, {}
     codings_of = {}
     for c in project.codings:
         codings_of[c.source] = codings_of.get(c.source, 0) + 1
@@ -131,6 +131,10 @@ def build_documents(project: Project, mapping: dict):
             problems.append(f"source {source.name!r}: no clinic (documents.clinic finds no value and gives no default)")
             continue
         clinic_id = clean_id(clinic, CLINIC_ID, "A-Za-z0-9_-")
+        if cleaned.setdefault(clinic_id, clinic) != clinic:
+            problems.append(f"source {source.name!r}: clinics {cleaned[clinic_id]!r} and {clinic!r} both become clinic id "
+                            f"{clinic_id!r} (letters, digits, '_' and '-' only); give them ids in documents.clinic.values")
+            continue
         row["clinic_id"] = clinic_id
         clinic_groups.setdefault(clinic_id, (raw_clinic if raw_clinic is not None else clinic, group))
         doc_spec = docs_spec.get("document_id") or {"from": "name", "values": {}}
