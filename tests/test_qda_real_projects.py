@@ -27,7 +27,8 @@ def guid(i: int) -> str:
     return f"00000000-0000-4000-8000-{i:012d}"
 
 
-def build_qdpx(path, *, users, codes, variables, sources, cases, sets=(), members=None, extra_sources=""):
+def build_qdpx(path, *, users, codes, variables, sources, cases, sets=(), members=None, extra_sources="",
+               name="Valós projekt: {#1}"):
     """A REFI-QDA archive from plain lists.
 
     codes: [(key, name, [children...])]; variables: [(key, name, type)]; sources: dicts with key, name,
@@ -72,7 +73,7 @@ def build_qdpx(path, *, users, codes, variables, sources, cases, sets=(), member
             f'<Set guid="{guid(k)}" name="{xml_escape(n)}">' + "".join(f'<MemberSource targetGUID="{guid(s)}"/>'
                                                                        for s in srcs) + "</Set>"
             for k, n, srcs in sets) + "</Sets>"
-    xml = f'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="{NS}" name="Valós projekt: {{#1}}">{body}</Project>\n'
+    xml = f'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="{NS}" name="{xml_escape(name)}">{body}</Project>\n'
     return zip_members(path, {"project.qde": xml, **(members or {})})
 
 
@@ -324,3 +325,67 @@ def test_merging_must_be_asked_for_and_consistent(tmp_path):
     m["codes"]["list"][-1]["category"] = "mechanism"
     import_qda(path, tmp_path / "a", m)
     assert len(load(tmp_path / "a").codebook) == 6
+
+
+# --- the walk-through of docs/bring-your-own-data.md -------------------------------------------------
+
+WALK_TEXTS = {
+    1: "Field note, North. The manager held a meeting with the nurses and the doctors; at the huddle the next "
+       "day they agreed on the new intake form.",
+    2: "Interview with a nurse, North. She explained why the change mattered: patients waited less. Time was short.",
+    3: "Field note, South. Staff shared updates across teams. The vendor delayed the rollout.",
+    4: "Meeting minutes, East. The team bargained over who would call patients back.",
+}
+
+
+def nvivo_like_project(path):
+    """One coder, three clinics as cases, mechanisms split into sub-codes (as docs/bring-your-own-data.md)."""
+    def c(k, phrase, code):
+        s = WALK_TEXTS[k].index(phrase)
+        return (s, s + len(phrase), code, 2)
+
+    codes = [(10, "Integrating", [(11, "Engaging groups", [(21, "Meetings", []), (22, "Huddles", [])]),
+                                  (12, "Bridging communication", []),
+                                  (13, "Sensemaking", [(23, "Why it matters", [])]), (14, "Negotiating", [])]),
+             (15, "Barriers", [(24, "Time", []), (25, "Vendor", [])])]
+    meta = {1: ("Field notes", "2015-02-03"), 2: ("Interview", "2015-03-10"), 3: ("Field notes", "2015-05-20"),
+            4: ("Minutes", "2015-09-01")}
+    names = {1: "North field note 1", 2: "North interview 1", 3: "South field note 1", 4: "East minutes 1"}
+    codings = {1: [c(1, "held a meeting with the nurses and the doctors", 21),
+                   c(1, "the nurses and the doctors; at the huddle the next day", 22)],
+               2: [c(2, "explained why the change mattered", 23), c(2, "Time was short", 24)],
+               3: [c(3, "Staff shared updates across teams", 12), c(3, "The vendor delayed the rollout", 25)],
+               4: [c(4, "bargained over who would call patients back", 14)]}
+    sources = [{"key": k, "name": names[k], "text": WALK_TEXTS[k], "codings": codings[k],
+                "values": {30: ("TextValue", meta[k][0]), 31: ("DateValue", meta[k][1])}} for k in WALK_TEXTS]
+    return build_qdpx(path, users=[(2, "Ann Smith")], codes=codes,
+                      variables=[(30, "Source type", "Text"), (31, "Date", "Date")], sources=sources,
+                      cases=[(40, "Clinic North", [1, 2]), (41, "Clinic South", [3]), (42, "Clinic East", [4])],
+                      name="Clinic study")
+
+
+def test_single_coder_project_with_sub_codes_walk_through(tmp_path, capsys):
+    path = nvivo_like_project(tmp_path / "my_study.qdpx")
+    assert main(["qda-mapping", str(path)]) == 0
+    mapping = yaml.safe_load(capsys.readouterr().out)
+    entries = {e["path"]: e for e in mapping["codes"]["list"]}
+    # The edits of the walk-through: sub-codes to their mechanism, source types to the contract's.
+    entries["Integrating/Engaging groups/Meetings"]["code"] = "engaging_groups"
+    entries["Integrating/Engaging groups/Huddles"]["code"] = "engaging_groups"
+    entries["Integrating/Sensemaking/Why it matters"]["code"] = "sensemaking"
+    mapping["documents"]["source_type"]["values"] = {"Field notes": "field_note", "Interview": "interview",
+                                                     "Minutes": "meeting_minutes"}
+    report = import_qda(path, tmp_path / "raw", mapping)
+    assert (report.documents, report.codes, report.segments, report.coders, report.clinics) == (4, 8, 6, 1, 3)
+    assert report.merged == {"engaging_groups": ["Integrating/Engaging groups", "Integrating/Engaging groups/Meetings",
+                                                 "Integrating/Engaging groups/Huddles"],
+                             "sensemaking": ["Integrating/Sensemaking", "Integrating/Sensemaking/Why it matters"]}
+    assert validate(tmp_path / "raw") == []
+    study = load(tmp_path / "raw")
+    eg = study.coded_segments.loc[study.coded_segments["code"].eq("engaging_groups")]
+    text = WALK_TEXTS[1]
+    assert [(r.start, r.end) for r in eg.itertuples()] == [
+        (text.index("held"), text.index("next day") + len("next day"))]  # the two overlapping codings, united
+    assert study.codebook.set_index("code").loc["sensemaking", "category"] == "mechanism"
+    off = {c.analysis for c in capabilities(tmp_path / "raw") if not c.computable}
+    assert off == {"reliability", "segmentation", "group_comparison", "survey", "survey_comparison", "robustness"}

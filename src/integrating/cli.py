@@ -25,8 +25,8 @@ def _validate(args) -> int:
     for c in warnings:
         print(f"warning: {c}", file=sys.stderr)
     if warnings:
-        print(f"{args.raw_dir}: {len(warnings)} warning(s): valid data that cannot support the analyses named "
-              "above; their results will say why they are not computable", file=sys.stderr)
+        print(f"{args.raw_dir}: {len(warnings)} warning(s): the data are valid but cannot support the analyses "
+              "named above", file=sys.stderr)
     if args.stamp:
         from . import io, provenance
 
@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="integrating", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="check a raw-data folder against the data contract")
+    p = sub.add_parser("validate", help="check a raw-data folder against the data contract (errors: exit 1); "
+                                        "warn about analyses the data cannot support (exit 0)")
     p.add_argument("raw_dir", nargs="?", default="data/raw", type=Path)
     p.add_argument("--stamp", type=Path, help="on success, write a provenance record here")
     p.add_argument("--config", type=Path, default=None,

@@ -456,12 +456,15 @@ def template_mapping(project: Project, spreadsheet: dict | None = None) -> str:
         if path in duplicated:
             entry["guid"] = guid
         entry["code"] = slugs[guid]
-        entry["category"] = _guess_category(path, slugs[guid])
+        category = _guess_category(path, slugs[guid])
+        if category != "other":  # otherwise inherited from a parent, else codes.default_category
+            entry["category"] = category
         entries.append(entry)
     out.append("")
     block("codes.default_category: category of codes whose entry (and ancestors') gives none\n"
           "codes.unlisted: keep | drop | error, for codes of the project not listed below\n"
-          "Categories: mechanism | barrier | stakeholder | implementation | other. The four mechanism\n"
+          "Categories: mechanism | barrier | stakeholder | implementation | other; a code without one\n"
+          "takes its parent's. The four mechanism\n"
           f"codes must be named exactly: {', '.join(MECHANISMS)}.\n"
           "Several codes (sub-codes, or codes under two branches) may be given the same code: their\n"
           "codings are united (docs/bring-your-own-data.md). drop: true leaves a code and its codings out.",

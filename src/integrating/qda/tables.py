@@ -227,7 +227,7 @@ def build_codebook(project: Project, mapping: dict):
             problems.append(f"code id {code_id} is given to {len(guids)} codes, and to {', '.join(map(repr, implicit))} "
                             "only by default (from its name); give that code another id in codes.list[].code, or "
                             f"list it with code: {code_id} to merge it")
-        categories = sorted({explicit_category[g] for g in guids if g in explicit_category})
+        categories = sorted({str(entry_of[g]["category"]) for g in guids if entry_of.get(g, {}).get("category")})
         if len(categories) > 1:
             problems.append(f"the codes merged into {code_id} have different categories ({', '.join(categories)}); "
                             "give them one category")
@@ -247,7 +247,9 @@ def build_codebook(project: Project, mapping: dict):
         given = lambda key: next((str(e[key]) for e in entries if e.get(key)), None)  # noqa: E731
         descriptions = list(dict.fromkeys(project.codes[g].description or project.codes[g].name for g in guids))
         parents = [p for p in (outside_parent(g, code_id) for g in guids) if p is not None]
-        category = next((explicit_category[g] for g in guids if g in explicit_category), spec["default_category"])
+        # The category an entry gives, else the first inherited one, else the default.
+        category = (given("category") or next((explicit_category[g] for g in guids if g in explicit_category), None)
+                    or spec["default_category"])
         rows.append({
             "code": code_id,
             "label": given("label") or project.codes[guids[0]].name,
