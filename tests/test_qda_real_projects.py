@@ -219,7 +219,8 @@ def test_archive_without_texts(tmp_path, capsys):
     assert (report.documents, report.segments, report.coders, report.clinics) == (1, 2, 1, 2)
     lines = report.lines()
     assert lines[0].endswith("1 documents, 5 codes, 2 coded segments, 1 coders, 2 clinics; 3 sources skipped")
-    assert "skipped 2 source(s): text file missing from the project: 'North notes', 'North minutes'" in lines
+    assert ("skipped 2 source(s): text file missing from the project: 'North notes', 'North minutes' "
+            "(3 coding(s) left out)") in lines
     assert "skipped 1 source(s): not a text source (picture, PDF, audio or video): 'Whiteboard photo'" in lines
     assert validate(out) == []
     study = load(out)

@@ -196,7 +196,8 @@ def test_clinic_from_a_set_a_name_pattern_or_a_case_variable(tmp_path):
     assert study.documents[["document_id", "clinic_id"]].values.tolist() == [["South_interview", "IV"]]
     assert study.coded_segments["document_id"].eq("South_interview").all() and len(study.coded_segments) == 1
     assert report.skipped_by_reason() == {"no clinic (documents.skip_unassigned)": ["North field note", "North minutes"]}
-    assert "skipped 2 source(s): no clinic (documents.skip_unassigned): 'North field note', 'North minutes'" in report.lines()
+    assert ("skipped 2 source(s): no clinic (documents.skip_unassigned): 'North field note', 'North minutes' "
+            "(4 coding(s) left out)") in report.lines()
     # name pattern
     m = copy.deepcopy(PROJECT_MAPPING)
     m["documents"]["clinic"] = {"from": "name", "pattern": r"^(?P<value>\w+) "}

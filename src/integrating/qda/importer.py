@@ -61,7 +61,9 @@ class ImportReport:
         ]
         for reason, names in self.skipped_by_reason().items():
             shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            out.append(f"skipped {len(names)} source(s): {reason}: {shown}")
+            codings = sum(s.codings for s in self.skipped if s.reason == reason)
+            left = f" ({codings} coding(s) left out)" if codings else ""
+            out.append(f"skipped {len(names)} source(s): {reason}: {shown}{left}")
         for code, paths in self.merged.items():
             out.append(f"merged {len(paths)} project codes into {code}: {', '.join(repr(p) for p in paths)}")
         if self.scheme is not None:
