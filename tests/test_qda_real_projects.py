@@ -390,3 +390,21 @@ def test_single_coder_project_with_sub_codes_walk_through(tmp_path, capsys):
     assert study.codebook.set_index("code").loc["sensemaking", "category"] == "mechanism"
     off = {c.analysis for c in capabilities(tmp_path / "raw") if not c.computable}
     assert off == {"reliability", "segmentation", "group_comparison", "survey", "survey_comparison", "robustness"}
+
+
+def test_a_merge_that_makes_the_hierarchy_circular_is_refused(tmp_path):
+    # "Integrating" and its grandchild "Meetings" merged into one id: the merged code's parent would be
+    # engaging_groups (Meetings' parent), whose parent is the merged code.
+    path = subcode_project(tmp_path / "sub.qdpx")
+    m = copy.deepcopy(SUB_MAPPING)
+    m["codes"]["list"] = [e for e in m["codes"]["list"] if e["path"] != "Integrating/Engaging groups/Meetings"] + [
+        {"path": "Integrating", "code": "integrating"},
+        {"path": "Integrating/Engaging groups/Meetings", "code": "integrating"},
+    ]
+    with pytest.raises(ImportQDAError, match=r"code integrating is its own ancestor through the parent column "
+                                             r"\(integrating -> engaging_groups\)"):
+        import_qda(path, tmp_path / "raw", m)
+    m["codes"]["list"][-1]["parent"] = "teams"
+    import_qda(path, tmp_path / "raw", m)
+    book = load(tmp_path / "raw").codebook.set_index("code")
+    assert book.loc["integrating", "parent"] == "teams" and book.loc["engaging_groups", "parent"] == "integrating"
