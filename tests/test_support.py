@@ -111,3 +111,20 @@ def test_one_wave_only(raw_copy):
 def test_records_print_as_warnings():
     c = support.Capability("mechanism_use", False, "never applied", subject="sensemaking")
     assert str(c) == "mechanism_use (sensemaking): not computable: never applied"
+
+
+def test_validate_takes_the_groups_from_a_config_file(tmp_path):
+    from integrating import paths
+
+    raw = make_raw(tmp_path / "raw")
+    text = paths.CONFIG.read_text(encoding="utf-8")
+    assert "segmentation_rule: share" in text and "implemented_count_threshold: 3" in text
+    config = tmp_path / "config.yaml"
+    config.write_text(text.replace("segmentation_rule: share", "segmentation_rule: count")
+                      .replace("implemented_count_threshold: 3", "implemented_count_threshold: 0"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "integrating.cli", "validate", str(raw), "--config", str(config)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    # Every clinic implemented at least 0 changes: all three are 'more'.
+    assert ("group_comparison: not computable: group 'less' has fewer than 2 clinics with documents "
+            "('more' 3, 'less' 0; rule count, threshold 0)") in proc.stderr

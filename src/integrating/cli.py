@@ -41,12 +41,17 @@ def _study_parameters(path) -> dict:
     (``--config``, else the compendium's config.yaml when it exists, else the defaults)."""
     from . import config, paths
 
-    path = path or (paths.CONFIG if paths.CONFIG.is_file() else None)
-    if path is None:
+    if path is not None:  # given: checked against the config schema
+        c = config.load(path)
+    elif paths.CONFIG.is_file():  # the compendium's own, checked by the pipeline (no jsonschema import here)
+        import yaml
+
+        c = yaml.safe_load(paths.CONFIG.read_text(encoding="utf-8")) or {}
+    else:
         return {}
-    c = config.load(path)
-    return {"rule": c["segmentation_rule"], "threshold": c["implementation_threshold"],
-            "count_threshold": c["implemented_count_threshold"], "min_answered": c["composite_min_answered"]}
+    keys = {"rule": "segmentation_rule", "threshold": "implementation_threshold",
+            "count_threshold": "implemented_count_threshold", "min_answered": "composite_min_answered"}
+    return {k: c[name] for k, name in keys.items() if name in c}
 
 
 def _synth(args) -> int:
