@@ -231,6 +231,15 @@ def test_archive_without_texts(tmp_path, capsys):
     assert warn["reliability"].reason.startswith("a single coder ('ann')")
 
 
+def test_nothing_left_to_import_is_an_error(tmp_path):
+    path = archive_without_texts(tmp_path / "notexts.qdpx")
+    m = {**SUB_MAPPING, "documents": {**SUB_MAPPING["documents"], "skip_unreadable": True,
+                                      "clinic": {"from": "case", "values": {"North": "N"}}, "skip_unassigned": True}}
+    with pytest.raises(ImportQDAError, match=r"no document to import: 4 source\(s\) skipped \(no clinic"):
+        import_qda(path, tmp_path / "raw", {**m, "codes": {"list": []}})
+    assert not (tmp_path / "raw").exists()
+
+
 def test_a_source_without_any_text_reference_is_listed_too(tmp_path):
     path = archive_without_texts(tmp_path / "a.qdpx")
     import zipfile

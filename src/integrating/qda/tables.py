@@ -449,6 +449,11 @@ def build_tables(project: Project, mapping: dict, *, positions: str | None = Non
               "in the mapping to import the other sources"
         )
     docs, clinic_groups, unassigned = build_documents(project, mapping)
+    if docs.empty:
+        skipped = [*project.skipped, *unassigned]
+        reasons = sorted({sk.reason for sk in skipped})
+        raise ImportQDAError(f"no document to import: {len(skipped)} source(s) skipped"
+                             + (f" ({'; '.join(reasons)})" if reasons else "") + "; the contract needs at least one")
     book, kept, book_notes, merged = build_codebook(project, mapping)
     segments, scheme, seg_notes = build_segments(project, mapping, docs, kept, unit, ends, merged)
     clinics = build_clinics(project, docs, clinic_groups, mapping)
