@@ -464,8 +464,8 @@ def template_mapping(project: Project, spreadsheet: dict | None = None) -> str:
     block("codes.default_category: category of codes whose entry (and ancestors') gives none\n"
           "codes.unlisted: keep | drop | error, for codes of the project not listed below\n"
           "Categories: mechanism | barrier | stakeholder | implementation | other; a code without one\n"
-          "takes its parent's. The four mechanism\n"
-          f"codes must be named exactly: {', '.join(MECHANISMS)}.\n"
+          "takes its parent's. The four mechanism codes must be named exactly:\n"
+          f"{', '.join(MECHANISMS)}.\n"
           "Several codes (sub-codes, or codes under two branches) may be given the same code: their\n"
           "codings are united (docs/bring-your-own-data.md). drop: true leaves a code and its codings out.",
           {"codes": {"default_category": "other", "unlisted": "keep", "list": entries}})
