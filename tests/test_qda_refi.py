@@ -195,7 +195,9 @@ def test_clinic_from_a_set_a_name_pattern_or_a_case_variable(tmp_path):
     study = load(tmp_path / "a")
     assert study.documents[["document_id", "clinic_id"]].values.tolist() == [["South_interview", "IV"]]
     assert study.coded_segments["document_id"].eq("South_interview").all() and len(study.coded_segments) == 1
-    assert any("skipped 2 source(s) with no clinic" in n for n in report.notes)
+    assert report.skipped_by_reason() == {"no clinic (documents.skip_unassigned)": ["North field note", "North minutes"]}
+    assert ("skipped 2 source(s): no clinic (documents.skip_unassigned): 'North field note', 'North minutes' "
+            "(4 coding(s) left out)") in report.lines()
     # name pattern
     m = copy.deepcopy(PROJECT_MAPPING)
     m["documents"]["clinic"] = {"from": "name", "pattern": r"^(?P<value>\w+) "}

@@ -73,13 +73,11 @@ def test_round_trip_without_other_tables(tmp_path):
     # clinics come back from the Cases and their variables
     assert_same_data(raw, tmp_path / "back", ["datapackage.json", "clinics.csv", "documents.csv", "codebook.csv",
                                                "coded_segments.csv"])
-    assert (tmp_path / "back" / "implementation_log.csv").read_text() == "clinic_id,change_id,month,status\n"
-    assert (tmp_path / "back" / "survey_items.csv").read_text() == "item,text,scale_min,scale_max,reverse,in_composite\n"
-    assert (tmp_path / "back" / "survey_responses.csv").read_text() == "response_id,clinic_id,wave\n"
-    assert any("--tables-from" in line for line in report.lines())
-    # The validator rejects the empty tables, and only them.
-    assert {p.file for p in validate(tmp_path / "back")} <= {"implementation_log.csv", "survey_items.csv",
-                                                             "survey_responses.csv"}
+    # A qualitative-only data set: the optional tables are not written, and the folder is valid.
+    for name in ("implementation_log.csv", "survey_items.csv", "survey_responses.csv"):
+        assert not (tmp_path / "back" / name).exists()
+    assert any("--tables-from" in line and "qualitative-only" in line for line in report.lines())
+    assert validate(tmp_path / "back") == []
 
 
 def test_tables_from_must_know_every_clinic(tmp_path):
@@ -90,10 +88,17 @@ def test_tables_from_must_know_every_clinic(tmp_path):
     (other / "clinics.csv").write_text("clinic_id\nA\nB\n", encoding="utf-8")
     with pytest.raises(ImportQDAError, match=r"clinic\(s\) C that are not in .*clinics\.csv"):
         import_qda(qdpx, tmp_path / "back", mapping, tables_from=other)
+    (other / "clinics.csv").write_text("clinic_id\nA\nB\nC\n", encoding="utf-8")
     (other / "survey_items.csv").unlink()
-    with pytest.raises(ImportQDAError, match="survey_items.csv is missing"):
+    with pytest.raises(ImportQDAError, match="survey_items.csv is missing; the survey needs both"):
         import_qda(qdpx, tmp_path / "back", mapping, tables_from=other)
     assert not (tmp_path / "back").exists()
+    # The optional tables that are there are copied; the others are left out.
+    (other / "survey_responses.csv").unlink()
+    report = import_qda(qdpx, tmp_path / "back", mapping, tables_from=other)
+    assert report.tables == ("implementation_log",)
+    assert sorted(p.name for p in (tmp_path / "back").glob("*.csv")) == [
+        "clinics.csv", "codebook.csv", "coded_segments.csv", "documents.csv", "implementation_log.csv"]
 
 
 def test_study_window_can_come_from_tables_from(tmp_path):

@@ -146,8 +146,14 @@ def test_spreadsheet_refusals(tmp_path):
     rows = dedoose_rows()
     rows.loc[0, "Media Title"] = "East notes"
     rows.to_csv(path, index=False)
-    with pytest.raises(ImportQDAError, match=r"have no text in .*'East notes'"):
+    with pytest.raises(ImportQDAError, match=r"1 source\(s\) have no readable text.*\n  'East notes': text file "
+                                             r"missing from the project \(excerpts.csv: document 'East notes' has no text in"):
         import_qda(path, tmp_path / "raw", mapping_for(texts))
+    m = mapping_for(texts)
+    m["documents"]["skip_unreadable"] = True
+    report = import_qda(path, tmp_path / "skipped", m)
+    assert report.skipped_by_reason() == {"text file missing from the project": ["East notes"]}
+    assert "East_notes" not in set(load(tmp_path / "skipped").documents["document_id"])
     dedoose_rows().to_csv(path, index=False)
     m = mapping_for(texts)
     del m["spreadsheet"]

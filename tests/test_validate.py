@@ -74,8 +74,35 @@ def test_duplicate_segment_id_names_both_rows(raw_copy):
 
 
 def test_missing_file(raw_copy):
+    (raw_copy / "coded_segments.csv").unlink()
+    assert "coded_segments.csv: expected the file coded_segments.csv (table 'coded_segments' of the contract)" in messages(raw_copy)
+
+
+def test_optional_tables_may_be_absent_or_header_only(raw_copy):
+    assert contract.optional_tables() == ("implementation_log", "survey_items", "survey_responses")
     (raw_copy / "implementation_log.csv").unlink()
-    assert "implementation_log.csv: expected the file implementation_log.csv (table 'implementation_log' of the contract)" in messages(raw_copy)
+    header = (raw_copy / "survey_items.csv").read_text().splitlines()[0]
+    (raw_copy / "survey_items.csv").write_text(header + "\n")
+    (raw_copy / "survey_responses.csv").unlink()
+    assert messages(raw_copy) == []
+    study = contract.load(raw_copy)
+    assert study.absent == ("implementation_log", "survey_items", "survey_responses")
+    assert study.implementation_log.empty and list(study.implementation_log.columns) == [
+        "clinic_id", "change_id", "month", "status"]
+    assert raw_copy / "implementation_log.csv" not in study.files()
+
+
+def test_rules_still_hold_for_present_optional_tables(raw_copy):
+    # A header-only table must still have the contract's columns.
+    (raw_copy / "implementation_log.csv").write_text("clinic_id,change,month,status\n")
+    assert ("implementation_log.csv, column 'change_id': expected this column to be present (it is required by the "
+            "contract)") in messages(raw_copy)
+
+
+def test_survey_tables_go_together(raw_copy):
+    (raw_copy / "survey_items.csv").unlink()
+    assert messages(raw_copy)[0].startswith(
+        "survey_items.csv: expected rows in survey_items.csv, since survey_responses.csv has rows")
 
 
 def test_missing_column(raw_copy):

@@ -18,6 +18,15 @@ def _validate(args) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     print(f"{args.raw_dir}: valid (data contract {__import__('integrating.contract').contract.CONTRACT_VERSION})")
+    from . import support
+
+    params = _study_parameters(args.config)
+    warnings = [c for c in support.capabilities(args.raw_dir, **params) if not c.computable]
+    for c in warnings:
+        print(f"warning: {c}", file=sys.stderr)
+    if warnings:
+        print(f"{args.raw_dir}: {len(warnings)} warning(s): the data are valid but cannot support the analyses "
+              "named above", file=sys.stderr)
     if args.stamp:
         from . import io, provenance
 
@@ -25,6 +34,24 @@ def _validate(args) -> int:
         run.input(Path(args.raw_dir))
         io.write_json(args.stamp, run.record())
     return 0
+
+
+def _study_parameters(path) -> dict:
+    """The parameters that decide the groups and the valid survey responses, from a config file
+    (``--config``, else the compendium's config.yaml when it exists, else the defaults)."""
+    from . import config, paths
+
+    if path is not None:  # given: checked against the config schema
+        c = config.load(path)
+    elif paths.CONFIG.is_file():  # the compendium's own, checked by the pipeline (no jsonschema import here)
+        import yaml
+
+        c = yaml.safe_load(paths.CONFIG.read_text(encoding="utf-8")) or {}
+    else:
+        return {}
+    keys = {"rule": "segmentation_rule", "threshold": "implementation_threshold",
+            "count_threshold": "implemented_count_threshold", "min_answered": "composite_min_answered"}
+    return {k: c[name] for k, name in keys.items() if name in c}
 
 
 def _synth(args) -> int:
@@ -86,9 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="integrating", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("validate", help="check a raw-data folder against the data contract")
+    p = sub.add_parser("validate", help="check a raw-data folder against the data contract (errors: exit 1); "
+                                        "warn about analyses the data cannot support (exit 0)")
     p.add_argument("raw_dir", nargs="?", default="data/raw", type=Path)
     p.add_argument("--stamp", type=Path, help="on success, write a provenance record here")
+    p.add_argument("--config", type=Path, default=None,
+                   help="study parameters deciding the groups, for the warnings [config.yaml of the compendium]")
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("synth", help="generate a SYNTHETIC contract-conforming study")

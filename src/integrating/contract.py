@@ -39,6 +39,16 @@ STATUSES = ("planned", "started", "implemented", "abandoned")
 CATEGORIES = ("mechanism", "barrier", "stakeholder", "implementation", "other")
 
 
+def optional_tables() -> tuple[str, ...]:
+    """Tables the contract lets a data set leave out (``"required": false`` in the descriptor).
+
+    An optional table may be absent or hold a header only; both mean the data were not collected
+    (docs/data-contract.md). The survey's two tables go together.
+    """
+    resources = template_descriptor()["resources"]
+    return tuple(r["name"] for r in resources if r.get("required", True) is False)
+
+
 def template_descriptor(study: dict | None = None) -> dict:
     """The contract's descriptor, with the ``study`` property replaced by ``study`` when given."""
     descriptor = json.loads(TEMPLATE.read_text(encoding="utf-8"))
@@ -94,6 +104,8 @@ class Study:
     survey_items: pd.DataFrame
     survey_responses: pd.DataFrame
     _texts: dict = field(default_factory=dict, repr=False)
+    #: Optional tables this data set does not have (absent, or a header only): empty DataFrames above.
+    absent: tuple = ()
 
     @property
     def items(self) -> list[str]:
@@ -117,7 +129,8 @@ class Study:
 
     def files(self) -> list[Path]:
         """Every file of the data set (descriptor, tables, texts): the inputs a provenance record hashes."""
-        tables = [self.raw_dir / DESCRIPTOR_NAME] + [self.raw_dir / f"{t}.csv" for t in TABLES]
+        tables = [self.raw_dir / DESCRIPTOR_NAME] + [self.raw_dir / f"{t}.csv" for t in TABLES
+                                                     if (self.raw_dir / f"{t}.csv").is_file()]
         return tables + sorted(self.raw_dir / p for p in self.documents["text_path"])
 
 
@@ -129,7 +142,17 @@ def load(raw_dir) -> Study:
     """Read a data set that passed :func:`integrating.validate.validate` into typed DataFrames."""
     raw_dir = Path(raw_dir)
     info = StudyInfo.from_descriptor(read_descriptor(raw_dir))
-    t = {name: read_csv_raw(raw_dir / f"{name}.csv") for name in TABLES}
+    descriptor = template_descriptor()
+    fields = {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in descriptor["resources"]}
+    optional = optional_tables()
+    t = {}
+    for name in TABLES:
+        path = raw_dir / f"{name}.csv"
+        if name in optional and not path.is_file():  # not collected: an empty table with the contract's columns
+            t[name] = pd.DataFrame({f: pd.Series(dtype=object) for f in fields[name]})
+        else:
+            t[name] = read_csv_raw(path)
+    absent = tuple(name for name in optional if t[name].empty)
 
     clinics = t["clinics"]
     for col in ("n_providers", "n_staff", "panel_size"):
@@ -165,4 +188,5 @@ def load(raw_dir) -> Study:
         implementation_log=log,
         survey_items=items,
         survey_responses=responses,
+        absent=absent,
     )

@@ -5,6 +5,11 @@ Schemas, read by pandera); the rules a Table Schema cannot express (foreign keys
 offsets into texts, the study window, item scales declared in another table) are checked here
 with vectorised pandas. Each problem names the file, the row (1-based data row; the file line is
 one more, after the header), the column, the bad value and what was expected.
+
+Tables whose resource says ``"required": false`` (the implementation log and the survey) may be
+absent or hold a header only; every rule applies to them when they have rows. What valid data
+cannot support is not a problem: :func:`integrating.support.capabilities` says which analyses
+they allow, and ``integrating validate`` prints the others as warnings.
 """
 
 from __future__ import annotations
@@ -174,8 +179,10 @@ def _study_info(out: _Collector, descriptor: dict):
 def _read_table(out: _Collector, raw_dir: Path, res: dict):
     file = res.get("path", f"{res['name']}.csv")
     path = raw_dir / file
+    required = res.get("required", True) is not False
     if not path.is_file():
-        out.add(file, None, None, None, f"the file {file} (table '{res['name']}' of the contract)")
+        if required:
+            out.add(file, None, None, None, f"the file {file} (table '{res['name']}' of the contract)")
         return None
     try:
         df = contract.read_csv_raw(path)
@@ -186,7 +193,7 @@ def _read_table(out: _Collector, raw_dir: Path, res: dict):
         out.add(file, None, None, None, f"a CSV table with a header row ({str(exc).strip()})")
         return None
     df.columns = [str(c) for c in df.columns]
-    if df.empty:
+    if df.empty and required:
         out.add(file, None, None, None, "at least one data row; the table is empty")
         return None
     schema = res.get("schema", {})
@@ -301,6 +308,11 @@ def _cross_checks(out, raw_dir, info, tables):
 def _survey(out, tables):
     items = tables.get("survey_items")
     responses = tables.get("survey_responses")
+    rows = {name: df is not None and not df.empty for name, df in (("survey_items", items), ("survey_responses", responses))}
+    if rows["survey_items"] != rows["survey_responses"]:
+        have, lack = ("survey_items", "survey_responses") if rows["survey_items"] else ("survey_responses", "survey_items")
+        out.add(f"{lack}.csv", None, None, None,
+                f"rows in {lack}.csv, since {have}.csv has rows (the survey needs both tables, or neither)")
     if items is None or not {"item", "scale_min", "scale_max"} <= set(items.columns):
         return {}
     lo = pd.to_numeric(items["scale_min"], errors="coerce")

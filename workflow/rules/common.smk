@@ -39,9 +39,11 @@ def command_code(*modules):
 
 
 def raw_tables():
-    """The data set's descriptor and tables, as the contract's descriptor lists them."""
+    """The data set's descriptor and the tables the contract's descriptor lists that exist (the
+    implementation log and survey are optional; the validation rule reports a missing required table)."""
     contract = json.loads((SRC / "datapackage.json").read_text(encoding="utf-8"))
-    return [f"{RAW}/datapackage.json"] + [f"{RAW}/{res['path']}" for res in contract["resources"]]
+    paths = [f"{RAW}/datapackage.json"] + [f"{RAW}/{res['path']}" for res in contract["resources"]]
+    return [p for p in paths if Path(p).is_file()]
 
 
 def raw_texts(wildcards=None):

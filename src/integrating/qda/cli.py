@@ -92,8 +92,7 @@ def run_mapping(args) -> int:
             return 1
         spec = {"format": args.layout, "texts": str(Path(args.texts).resolve()), "unfound": "skip"}
         project = read_spreadsheet(path, load_mapping({"spreadsheet": spec}), limits)
-        text = template_mapping(project) + "spreadsheet:\n" + "".join(
-            f"  {k}: {v}\n" for k, v in (("format", args.layout), ("texts", spec["texts"]), ("unfound", "error")))
+        text = template_mapping(project, {**spec, "unfound": "error"})
     else:
         text = template_mapping(read_project(path, limits))
     sys.stdout.write(text)

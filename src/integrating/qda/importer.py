@@ -26,12 +26,9 @@ from .safety import Limits
 from .tables import Tables, build_tables
 
 SPREADSHEET_SUFFIXES = (".csv", ".xlsx")
-#: Tables a QDA project does not hold, with their contract columns (written empty without --tables-from).
-OTHER_TABLES = {
-    "implementation_log": ["clinic_id", "change_id", "month", "status"],
-    "survey_items": ["item", "text", "scale_min", "scale_max", "reverse", "in_composite"],
-    "survey_responses": ["response_id", "clinic_id", "wave"],
-}
+#: Optional tables of the contract a QDA project does not hold: copied by --tables-from when present
+#: there, otherwise not written (a qualitative-only data set, docs/data-contract.md).
+OTHER_TABLES = ("implementation_log", "survey_items", "survey_responses")
 COPIED_TABLES = ("clinics", *OTHER_TABLES)
 
 
@@ -46,19 +43,37 @@ class ImportReport:
     scheme: tuple | None
     tables_from: Path | None
     notes: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # model.Skipped, one per source not imported
+    merged: dict = field(default_factory=dict)  # contract code -> project code paths merged into it
+    tables: tuple = ()  # optional tables written (copied by --tables-from)
+
+    def skipped_by_reason(self) -> dict:
+        """Reason -> names of the sources skipped for it, in the order met."""
+        out = {}
+        for s in self.skipped:
+            out.setdefault(s.reason, []).append(s.name)
+        return out
 
     def lines(self) -> list[str]:
         out = [
             f"wrote {self.out}: {self.documents} documents, {self.codes} codes, {self.segments} coded segments, "
-            f"{self.coders} coders, {self.clinics} clinics",
+            f"{self.coders} coders, {self.clinics} clinics; {len(self.skipped)} sources skipped",
         ]
+        for reason, names in self.skipped_by_reason().items():
+            shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            codings = sum(s.codings for s in self.skipped if s.reason == reason)
+            left = f" ({codings} coding(s) left out)" if codings else ""
+            out.append(f"skipped {len(names)} source(s): {reason}: {shown}{left}")
+        for code, paths in self.merged.items():
+            out.append(f"merged {len(paths)} project codes into {code}: {', '.join(repr(p) for p in paths)}")
         if self.scheme is not None:
             out.append(f"positions: {describe(self.scheme)}")
         out += [f"note: {n}" for n in self.notes]
-        if self.tables_from is None:
+        absent = [t for t in OTHER_TABLES if t not in self.tables]
+        if absent:
             out.append(
-                "note: implementation_log.csv, survey_items.csv and survey_responses.csv hold headers only; the case "
-                "segmentation and survey analyses need them (import again with --tables-from DIR)"
+                f"note: no {', '.join(f'{t}.csv' for t in absent)}: a qualitative-only data set; "
+                "`integrating validate` names the analyses it cannot support (add the tables with --tables-from DIR)"
             )
         return out
 
@@ -108,12 +123,20 @@ def _check_dates(tables: Tables, study: dict) -> None:
 
 
 def _read_tables_from(tables_from: Path, clinic_ids) -> dict:
+    """clinics.csv (required) and the optional tables present in ``tables_from``, as bytes."""
     found = {}
     for name in COPIED_TABLES:
         path = tables_from / f"{name}.csv"
         if not path.is_file():
+            if name in OTHER_TABLES:
+                continue  # optional in the contract
             raise ImportQDAError(f"--tables-from {tables_from}: {path.name} is missing")
         found[name] = path.read_bytes()
+    pair = [f"{t}.csv" for t in ("survey_items", "survey_responses")]
+    if (pair[0][:-4] in found) != (pair[1][:-4] in found):
+        have, lack = pair if pair[0][:-4] in found else pair[::-1]
+        raise ImportQDAError(f"--tables-from {tables_from}: {lack} is missing; the survey needs both {pair[0]} "
+                             f"and {pair[1]} (or neither), and {have} is there")
     known = set(pd.read_csv(tables_from / "clinics.csv", dtype=str, keep_default_na=False)["clinic_id"])
     unknown = sorted(set(clinic_ids) - known)
     if unknown:
@@ -140,10 +163,8 @@ def write_raw(out, tables: Tables, study: dict, *, copied: dict | None = None, o
         if copied:
             for name, data in copied.items():
                 io.write_bytes(tmp / f"{name}.csv", data)
-        else:
+        else:  # the optional tables are left out: a qualitative-only data set
             io.write_table(tables.clinics, tmp / "clinics.csv")
-            for name, columns in OTHER_TABLES.items():
-                io.write_table(pd.DataFrame(columns=columns), tmp / f"{name}.csv")
         os.chmod(tmp, 0o755)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.replaced-", dir=out.parent))
@@ -165,8 +186,11 @@ def import_qda(path, out, mapping, *, positions: str | None = None, line_ends: s
 
     ``mapping`` is a mapping file path or dict (:func:`~integrating.qda.mapping.load_mapping`);
     ``positions`` (auto, codepoints, utf16) and ``line_ends`` (auto, stored, crlf, lf) override the
-    mapping's; ``tables_from`` names a raw-data folder whose clinics, implementation log and survey
-    tables are copied. Raises :class:`ImportQDAError`, writing nothing, on any refusal.
+    mapping's; ``tables_from`` names a raw-data folder whose clinics table and whichever of the
+    implementation log and survey tables it holds are copied; without it, clinics come from the
+    project and the optional tables are not written. Raises :class:`ImportQDAError`, writing
+    nothing, on any refusal (including sources without a readable text, unless the mapping sets
+    ``documents.skip_unreadable``).
     """
     path, out = Path(path), Path(out)
     tables_from = Path(tables_from) if tables_from is not None else None
@@ -188,5 +212,6 @@ def import_qda(path, out, mapping, *, positions: str | None = None, line_ends: s
     return ImportReport(
         out=out, documents=len(tables.documents), codes=len(tables.codebook), segments=len(tables.segments),
         coders=tables.segments["coder"].nunique(), clinics=clinics, scheme=tables.scheme,
-        tables_from=tables_from, notes=tables.notes,
+        tables_from=tables_from, notes=tables.notes, skipped=tables.skipped, merged=tables.merged,
+        tables=tuple(t for t in OTHER_TABLES if copied and t in copied),
     )

@@ -109,8 +109,9 @@ def load_mapping(source) -> dict:
     for name in DOCUMENT_FIELDS:
         if m["documents"].get(name) is not None:
             m["documents"][name] = _field(m["documents"][name], f"documents.{name}")
-    if not isinstance(m["documents"].get("skip_unassigned", False), bool):
-        _fail("documents.skip_unassigned must be true or false")
+    for key in ("skip_unassigned", "skip_unreadable"):
+        if not isinstance(m["documents"].get(key, False), bool):
+            _fail(f"documents.{key} must be true or false")
     m["clinics"]["columns"] = _str_dict(m["clinics"].get("columns"), "clinics.columns")
     m["coders"] = _str_dict(m["coders"], "coders")
     _choice(m["segments"]["segment_id"], SEGMENT_IDS, "segments.segment_id")
@@ -130,7 +131,7 @@ def load_mapping(source) -> dict:
 
 def _allowed(section: str):
     return {
-        "documents": DOCUMENT_FIELDS + ("skip_unassigned",),
+        "documents": DOCUMENT_FIELDS + ("skip_unassigned", "skip_unreadable"),
         "clinics": ("columns",),
         "segments": ("segment_id",),
         "codes": ("default_category", "unlisted", "parent_column", "list"),
@@ -272,9 +273,42 @@ def source_type_slug(value: str) -> str:
 # --- template -------------------------------------------------------------------------------------
 
 
-def _q(value) -> str:
-    """A YAML scalar, quoted when needed."""
-    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip().removesuffix("...").strip()
+# The template is written by PyYAML's emitter, so that any name (commas, colons, '#', quotes,
+# brackets, braces, leading dashes, line breaks, non-ASCII letters) comes out as valid YAML that
+# reads back as the same string. Comments are written between the emitted blocks; names listed in
+# comments are emitted YAML too, commented out line by line.
+
+
+class _Flow(dict):
+    """A mapping written on one line: ``{key: value, ...}``."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data):  # no &anchors / *aliases for repeated values
+        return True
+
+
+def _str(dumper, data: str):
+    # Line breaks in a plain or single-quoted scalar are folded when read back (and U+2028, U+2029,
+    # U+0085 are line breaks to YAML): a string holding any is written double-quoted, escaped.
+    if any(ch in data for ch in "\n\r\x85\u2028\u2029"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
+
+
+_Dumper.add_representer(str, _str)
+_Dumper.add_representer(
+    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True))
+
+
+def _dump(value) -> str:
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                     width=1 << 16)
+
+
+def _comment(text: str) -> list[str]:
+    """``text`` as comment lines (split at every line break YAML knows, so nothing escapes the comment)."""
+    return [f"# {line}".rstrip() for line in text.splitlines()]
 
 
 def _guess_category(path: str, slug: str) -> str:
@@ -288,8 +322,8 @@ def _guess_category(path: str, slug: str) -> str:
     return "other"
 
 
-def _window_lines(project: Project) -> list[str]:
-    """study.months and study.start_date spanning the project's Date variables, or left to fill in."""
+def _window(project: Project) -> tuple[int | None, date | None]:
+    """study.months and study.start_date spanning the project's Date variables (None when it has none)."""
     names = [n for n, t in project.variables.items() if t in ("Date", "DateTime")]
     found = []
     for holder in [*project.sources.values(), *project.cases]:
@@ -299,99 +333,142 @@ def _window_lines(project: Project) -> list[str]:
             except ValueError:
                 pass
     if not found:
-        return ["  months:                    # REQUIRED: length of the study window in months",
-                "  start_date:                # REQUIRED: first day of the study window, e.g. 2015-01-01"]
+        return None, None
     first, last = min(found), max(found)
-    months = (last.year - first.year) * 12 + last.month - first.month + 1
-    return [f"  months: {months}                 # length of the study window (spans the dates found; check)",
-            f"  start_date: {first.replace(day=1).isoformat()}     # first day of the study window (check)"]
+    return (last.year - first.year) * 12 + last.month - first.month + 1, first.replace(day=1)
 
 
-def template_mapping(project: Project) -> str:
-    """A mapping file for ``project`` listing all its codes, cases, sets and variables, to be edited."""
-    lines = [
-        f"# Mapping of the QDA project {project.name!r} onto the compendium's raw data contract.",
-        "# Edit it, then run:  integrating import-qda PROJECT --out RAW_DIR --mapping THIS_FILE",
-        "# Every key is explained in docs/bring-your-own-data.md.",
-        "version: 1",
-        "study:",
-        *_window_lines(project),
-        "  synthetic: false",
-        f"  description: {_q(project.description or project.name)}",
-        "positions: auto              # auto | codepoints | utf16 (how selection positions are counted)",
-        "line_ends: auto              # auto | stored | crlf | lf",
-        "",
-        "# Where each document's clinic, source type, date and participant role come from:",
-        "#   {from: case} | {from: set} | {from: variable, name: VARIABLE} | {from: name, pattern: REGEX}",
-        "#   | {value: CONSTANT}; optional: values: {PROJECT VALUE: CONTRACT VALUE}, default:, format: (dates).",
-        "documents:",
-        "  document_id: {from: name}",
-    ]
+def _clinic_ids(names: list[str]) -> list[str]:
+    """A distinct clinic id for each name: kept when it is one, else letters folded to ASCII and other
+    runs of characters replaced by '_' ('Klinika Dél' -> 'Klinika_Del'); 'clinic_N' when nothing is left."""
+    import unicodedata
+
+    out, used = [], set()
+    for i, name in enumerate(names, start=1):
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        base = name if CLINIC_ID.fullmatch(name) else clean_id(ascii_name, CLINIC_ID, "A-Za-z0-9_-").strip("_-")
+        base = base or f"clinic_{i}"
+        clinic_id, n = base, 2
+        while clinic_id in used:
+            clinic_id, n = f"{base}_{n}", n + 1
+        used.add(clinic_id)
+        out.append(clinic_id)
+    return out
+
+
+def _documents(project: Project) -> tuple[dict, list[str]]:
+    """The documents section and the comments about what to edit in it."""
     date_vars = [n for n, t in project.variables.items() if t in ("Date", "DateTime")]
     type_vars = [n for n in project.variables if "type" in n.lower()]
     role_vars = [n for n in project.variables if "role" in n.lower()]
+    notes = []
+    docs = {"document_id": _Flow({"from": "name"})}
     # Clinics come from the project's cases, else from its sets.
     kind, groupings = ("case", project.cases) if project.cases else ("set", project.sets)
     if groupings:
-        lines.append("  clinic:")
-        lines.append(f"    from: {kind}")
-        lines.append(f"    values:                   # {kind} name -> clinic_id ({kind}s not listed are ignored)")
-        for grouping in groupings:
-            lines.append(f"      {_q(grouping.name)}: {_q(clean_id(grouping.name, CLINIC_ID, 'A-Za-z0-9_-'))}")
+        docs["clinic"] = {"from": kind, "values": dict(zip([g.name for g in groupings],
+                                                          _clinic_ids([g.name for g in groupings])))}
+        notes.append(f"clinic: {kind} name -> clinic_id ({kind}s not listed under values are ignored).")
     else:
-        lines.append("  clinic: {from: name, pattern: '^([A-Za-z0-9]+)'}   # edit: no cases or sets in the project")
+        docs["clinic"] = _Flow({"from": "name", "pattern": "^([A-Za-z0-9]+)"})
+        notes.append("clinic: EDIT, the project has no cases or sets (this takes the start of each document name).")
     if type_vars:
-        lines.append(f"  source_type: {{from: variable, name: {_q(type_vars[0])}}}   # values: field_note, meeting_minutes, interview")
+        docs["source_type"] = _Flow({"from": "variable", "name": type_vars[0]})
+        notes.append("source_type: values must be field_note, meeting_minutes or interview (map others with values:).")
     else:
-        lines.append("  source_type: {value: field_note}   # edit: field_note | meeting_minutes | interview")
+        docs["source_type"] = _Flow({"value": "field_note"})
+        notes.append("source_type: EDIT, field_note | meeting_minutes | interview (no variable names a type).")
     if date_vars:
-        lines.append(f"  date: {{from: variable, name: {_q(date_vars[0])}}}")
+        docs["date"] = _Flow({"from": "variable", "name": date_vars[0]})
     else:
-        lines.append("  date: {from: variable, name: Date}   # edit: no Date variable in the project")
+        docs["date"] = _Flow({"from": "variable", "name": "Date"})
+        notes.append("date: EDIT, the project has no Date variable.")
     if role_vars:
-        lines.append(f"  participant_role: {{from: variable, name: {_q(role_vars[0])}}}")
-    lines.append("")
-    lines.append("# Variables of the project (name: type):")
-    for name, kind in project.variables.items():
-        lines.append(f"#   {name}: {kind}")
+        docs["participant_role"] = _Flow({"from": "variable", "name": role_vars[0]})
+    docs["skip_unassigned"] = False
+    docs["skip_unreadable"] = False
+    return docs, notes
+
+
+def template_mapping(project: Project, spreadsheet: dict | None = None) -> str:
+    """A mapping file for ``project`` listing all its codes, cases, sets, variables and users, to be edited.
+
+    Always valid YAML (written by PyYAML's emitter) that :func:`load_mapping` reads; ``spreadsheet``
+    adds a ``spreadsheet:`` section. The project's texts are not needed: sources whose text could not
+    be read are listed in a comment.
+    """
+    out = _comment(
+        f"Mapping of the QDA project {project.name!r} onto the compendium's raw data contract.\n"
+        "Edit it, then run:  integrating import-qda PROJECT --out RAW_DIR --mapping THIS_FILE\n"
+        "Every key is explained in docs/bring-your-own-data.md.")
+
+    def block(comments: str | None, value: dict) -> None:
+        if comments:
+            out.extend(_comment(comments))
+        out.extend(_dump(value).splitlines())
+
+    block(None, {"version": 1})
+    months, start = _window(project)
+    block("study: the study window (every document date must fall inside it).\n"
+          + ("REQUIRED: fill in months (length of the window) and start_date (its first day, e.g. 2015-01-01)."
+             if months is None else "months and start_date span the dates found in the project; check them."),
+          {"study": {"months": months, "start_date": start, "synthetic": False,
+                     "description": project.description or project.name}})
+    block("positions: auto | codepoints | utf16 (how selection positions are counted)\n"
+          "line_ends: auto | stored | crlf | lf", {"positions": "auto", "line_ends": "auto"})
+    docs, notes = _documents(project)
+    out.append("")
+    block("Where each document's clinic, source type, date and participant role come from:\n"
+          "  {from: case} | {from: set} | {from: variable, name: VARIABLE} | {from: name, pattern: REGEX}\n"
+          "  | {value: CONSTANT}; optional: values: {PROJECT VALUE: CONTRACT VALUE}, default:, format: (dates).\n"
+          "skip_unassigned: true leaves out sources that belong to no clinic;\n"
+          "skip_unreadable: true leaves out sources whose text cannot be read (listed below, if any).\n"
+          + "\n".join(notes), {"documents": docs})
+    listing = {}
+    if project.variables:
+        listing["variables"] = dict(project.variables)
     if project.sets:
-        lines.append("# Sets of the project (name: number of sources):")
-        for group in project.sets:
-            lines.append(f"#   {group.name}: {len(group.sources)}")
+        listing["sets"] = {g.name: len(g.sources) for g in project.sets}
     if project.cases:
-        lines.append("# Cases of the project (name: number of sources):")
-        for case in project.cases:
-            lines.append(f"#   {case.name}: {len(case.sources)}")
-    lines += [
-        "clinics:",
-        "  columns: {}                # clinic column -> variable of the clinic's case, e.g. {n_providers: Providers}",
-    ]
+        listing["cases"] = {c.name: len(c.sources) for c in project.cases}
+    unreadable = project.unreadable()
+    if unreadable:
+        listing["sources_without_text"] = {s.name: s.reason for s in unreadable}
+    others = [s for s in project.skipped if s not in unreadable]
+    if others:
+        listing["sources_not_imported"] = {s.name: s.reason for s in others}
+    if listing:
+        out.append("")
+        out.extend(_comment("The project holds (variables -> type; sets and cases -> number of sources; sources\n"
+                            "that are not imported -> why; documents.skip_unreadable: true imports the others):\n"
+                            + _dump(listing)))
+    block("clinics.columns: clinic column -> variable of the clinic's case, e.g. {n_providers: Providers}",
+          {"clinics": {"columns": {}}})
     users = sorted({u.label for u in project.users.values()})
-    if users:
-        lines.append("coders:                      # user -> coder id (users not listed keep their name)")
-        lines += [f"  {_q(u)}: {_q(u)}" for u in users]
-    else:
-        lines.append("coders: {}                   # user -> coder id (users not listed keep their name)")
-    lines += [
-        "segments:",
-        "  segment_id: sequence       # sequence | selection_name | coding_guid",
-        "codes:",
-        "  default_category: other    # category of codes whose entry (and ancestors') gives none",
-        "  unlisted: keep             # keep | drop | error: codes of the project not listed below",
-        "  # Categories: mechanism | barrier | stakeholder | implementation | other. The four mechanism",
-        f"  # codes must be named exactly: {', '.join(MECHANISMS)}.",
-        "  list:",
-    ]
+    block("coders: user -> coder id (users not listed keep their name)", {"coders": {u: u for u in users}})
+    block("segments.segment_id: sequence | selection_name | coding_guid", {"segments": {"segment_id": "sequence"}})
     paths = [project.code_path(g) for g in project.codes]
     duplicated = {p for p in paths if paths.count(p) > 1}
     slugs = unique_slugs(project)
+    entries = []
     for guid, path in zip(project.codes, paths):
-        slug = slugs[guid]
-        entry = f"    - {{path: {_q(path)}"
+        entry = _Flow({"path": path})
         if path in duplicated:
-            entry += f", guid: {_q(guid)}"
-        entry += f", code: {slug}, category: {_guess_category(path, slug)}}}"
-        lines.append(entry)
-    if not project.codes:
-        lines[-1] = "  list: []"
-    return "\n".join(lines) + "\n"
+            entry["guid"] = guid
+        entry["code"] = slugs[guid]
+        category = _guess_category(path, slugs[guid])
+        if category != "other":  # otherwise inherited from a parent, else codes.default_category
+            entry["category"] = category
+        entries.append(entry)
+    out.append("")
+    block("codes.default_category: category of codes whose entry (and ancestors') gives none\n"
+          "codes.unlisted: keep | drop | error, for codes of the project not listed below\n"
+          "Categories: mechanism | barrier | stakeholder | implementation | other; a code without one\n"
+          "takes its parent's. The four mechanism codes must be named exactly:\n"
+          f"{', '.join(MECHANISMS)}.\n"
+          "Several codes (sub-codes, or codes under two branches) may be given the same code: their\n"
+          "codings are united (docs/bring-your-own-data.md). drop: true leaves a code and its codings out.",
+          {"codes": {"default_category": "other", "unlisted": "keep", "list": entries}})
+    if spreadsheet is not None:
+        block("spreadsheet.unfound: error | skip, for excerpts not found in their text", {"spreadsheet": spreadsheet})
+    return "\n".join(out) + "\n"

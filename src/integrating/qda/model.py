@@ -57,6 +57,26 @@ class User:
         return self.name or self.id or self.guid
 
 
+#: Why a source was left out: the reasons an import report counts.
+NOT_TEXT = "not a text source (picture, PDF, audio or video)"
+TEXT_MISSING = "text file missing from the project"
+NO_TEXT = "no text in the project (neither PlainTextContent nor plainTextPath)"
+TEXT_OUTSIDE = "text file outside the project"
+NOT_UTF8 = "text not UTF-8"
+NO_CLINIC = "no clinic (documents.skip_unassigned)"
+UNREADABLE = (TEXT_MISSING, NO_TEXT, TEXT_OUTSIDE, NOT_UTF8)
+
+
+@dataclass
+class Skipped:
+    """A source of the project that is not imported, and why."""
+
+    name: str
+    reason: str  # one of the reasons above
+    detail: str = ""  # e.g. the plainTextPath looked for
+    codings: int = 0  # codings of the source, left out with it
+
+
 @dataclass
 class Project:
     name: str
@@ -72,6 +92,12 @@ class Project:
     creating_user: str | None = None
     scheme: tuple | None = None  # how positions are counted, when the reader knows it
     notes: list = field(default_factory=list)  # what was skipped or assumed, for the report
+    #: Sources left out while reading, as :class:`Skipped`: non-text media, and text sources whose
+    #: text cannot be read (the mapping's documents.skip_unreadable decides whether that stops an import).
+    skipped: list = field(default_factory=list)
+
+    def unreadable(self) -> list:
+        return [s for s in self.skipped if s.reason in UNREADABLE]
 
     def code_path(self, guid: str) -> str:
         names, seen = [], set()

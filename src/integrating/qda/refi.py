@@ -4,7 +4,9 @@ The REFI-QDA Project exchange standard (QDA-XML 1.0, namespace ``urn:QDA-XML:pro
 project as XML (``project.qde``) plus its source files (``sources/``), zipped as ``.qdpx``. This
 module reads what the compendium needs into a :class:`~integrating.qda.model.Project`: users, the
 (nested) codebook, variables, cases, text sources with their selections and codings, and sets.
-Picture, PDF, audio and video sources are skipped and counted in the project's notes.
+Picture, PDF, audio and video sources, and text sources whose text is missing, outside the project
+or not UTF-8, are not read: they are listed in the project's ``skipped`` sources with the reason, so
+that a mapping template can still be drafted and the import decides what to do with them.
 """
 
 from __future__ import annotations
@@ -14,12 +16,22 @@ import zipfile
 from pathlib import Path
 
 from ..errors import ImportQDAError
-from .model import Code, Coding, Group, Project, Source, User
+from .model import (
+    NO_TEXT, NOT_TEXT, NOT_UTF8, TEXT_MISSING, TEXT_OUTSIDE, Code, Coding, Group, Project, Skipped, Source, User,
+)
 from .safety import Budget, Limits, check_archive, decode_text, inside, parse_xml, read_file, read_member, strip_bom
 
 NAMESPACE = "urn:QDA-XML:project:1.0"
 _SKIPPED_SOURCES = ("PictureSource", "PDFSource", "AudioSource", "VideoSource")
 _VALUE_TAGS = ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue", "DateTimeValue")
+
+
+class _Unreadable(ImportQDAError):
+    """A text source whose text cannot be read (the reason is one of the model's reasons)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 def guid_key(value: str | None) -> str | None:
@@ -73,7 +85,8 @@ class _Archive:
             member = self.members.get(cand) or self.members.get(self._lower.get(cand.lower(), ""))
             if member is not None:
                 return f"{self.path.name}:{member.filename}", read_member(self.zf, member, self.path.name, self.budget)
-        raise ImportQDAError(f"{what}: plainTextPath {ref!r} names no member of {self.path.name} (looked for {', '.join(candidates)})")
+        raise _Unreadable(TEXT_MISSING, f"{what}: plainTextPath {ref!r} names no member of {self.path.name} "
+                                        f"(looked for {', '.join(candidates)})")
 
 
 class _Folder:
@@ -108,9 +121,10 @@ class _Folder:
                         f"{what}: more than {self.limits.max_members} source files (the --max-members limit); refused"
                     )
                 return str(cand.relative_to(self.base.resolve())), read_file(cand, self.budget, str(cand))
-        raise ImportQDAError(
+        raise _Unreadable(
+            TEXT_MISSING,
             f"{what}: plainTextPath {ref!r} names no file beside {self.qde.name} "
-            f"(looked for {', '.join(str(c) for c in candidates)})"
+            f"(looked for {', '.join(str(c) for c in candidates)})",
         )
 
 
@@ -127,9 +141,10 @@ def _relative(ref: str, what: str) -> str:
     if lower.startswith("relative://"):
         return ref[len("relative://"):]
     if lower.startswith(("absolute://", "file://")) or "://" in ref:
-        raise ImportQDAError(
+        raise _Unreadable(
+            TEXT_OUTSIDE,
             f"{what}: plainTextPath {ref!r} points outside the project; copy the file into the project's "
-            "sources/ folder (internal://) and export again"
+            "sources/ folder (internal://) and export again",
         )
     return ref
 
@@ -274,27 +289,22 @@ def _read_sources(root, project: Project, container, variables_by_guid: dict, xm
     sources = _child(root, "Sources")
     if sources is None:
         return
-    skipped = 0
     for el in sources:
         tag = _local(el.tag)
         if tag in _SKIPPED_SOURCES:
-            skipped += 1
+            project.skipped.append(Skipped(el.get("name") or el.get("guid") or tag, NOT_TEXT, tag, _count_codings(el)))
             continue
         if tag != "TextSource":
             continue
         what = f"{xml_name}: TextSource {el.get('name')!r}"
         key = guid_key(_required(el, "guid", what))
-        content = _child(el, "PlainTextContent")
-        ref = el.get("plainTextPath")
-        if content is not None:
-            text, origin = strip_bom(content.text or ""), f"{xml_name} (PlainTextContent of {el.get('name')!r})"
-        elif ref:
-            origin, data = container.source(ref.strip(), what)
-            text = decode_text(data, origin)
-        else:
-            raise ImportQDAError(f"{what} has neither PlainTextContent nor a plainTextPath")
         if key in project.sources:
             raise ImportQDAError(f"{what}: guid {key} is used by two sources")
+        try:
+            text, origin = _source_text(el, container, xml_name, what)
+        except _Unreadable as exc:
+            project.skipped.append(Skipped(el.get("name") or key, exc.reason, str(exc), _count_codings(el)))
+            continue
         source = Source(
             guid=key, name=el.get("name") or key, text=text, origin=origin,
             variables=_variable_values(el, variables_by_guid, what),
@@ -315,8 +325,25 @@ def _read_sources(root, project: Project, container, variables_by_guid: dict, xm
                 c = _coding(coding, source, sel_key, sel.get("name"), start, end, swhat)
                 c.user = c.user or user
                 project.codings.append(c)
-    if skipped:
-        project.notes.append(f"skipped {skipped} picture, PDF, audio or video source(s): only text sources are imported")
+
+
+def _count_codings(el) -> int:
+    return sum(1 for c in el.iter() if _local(c.tag) == "Coding")
+
+
+def _source_text(el, container, xml_name: str, what: str) -> tuple[str, str]:
+    """The source's text and where it came from; raises :class:`_Unreadable` when it cannot be read."""
+    content = _child(el, "PlainTextContent")
+    ref = el.get("plainTextPath")
+    if content is not None:
+        return strip_bom(content.text or ""), f"{xml_name} (PlainTextContent of {el.get('name')!r})"
+    if not ref:
+        raise _Unreadable(NO_TEXT, f"{what} has neither PlainTextContent nor a plainTextPath")
+    origin, data = container.source(ref.strip(), what)
+    try:
+        return decode_text(data, origin), origin
+    except ImportQDAError as exc:
+        raise _Unreadable(NOT_UTF8, str(exc)) from exc
 
 
 def _coding(el, source: Source, sel_key, sel_name, start, end, what) -> Coding:

@@ -30,7 +30,7 @@ import yaml
 from .. import io
 from ..contract import read_csv_raw
 from ..errors import ImportQDAError
-from .model import Code, Coding, Project, Source, User
+from .model import NOT_UTF8, TEXT_MISSING, Code, Coding, Project, Skipped, Source, User
 from .positions import normalize_newlines
 from .safety import Budget, Limits, check_archive, decode_text, read_file
 
@@ -148,12 +148,13 @@ def read_spreadsheet(path, mapping: dict, limits: Limits | None = None) -> Proje
     project = Project(name=path.stem, origin=str(path), scheme=("codepoints", "stored"))
     budget = Budget(limits)
     titles = list(dict.fromkeys(frame[cols["document"]].str.strip()))
-    missing = [t for t in titles if _find_text(folder, t) is None]
-    if missing:
-        raise ImportQDAError(
-            f"{len(missing)} document(s) of {path.name} have no text in {folder} (looked for TITLE, TITLE.txt, "
-            f"STEM.txt): {', '.join(map(repr, missing[:_MAX_LISTED]))}"
-        )
+    # Documents without a readable text are listed as skipped; the import stops on them unless the
+    # mapping says documents.skip_unreadable (the template needs no text).
+    rows_of = frame[cols["document"]].str.strip().value_counts()
+    for t in titles:
+        if _find_text(folder, t) is None:
+            project.skipped.append(Skipped(t, TEXT_MISSING, f"{path.name}: document {t!r} has no text in {folder} "
+                                                            "(looked for TITLE, TITLE.txt, STEM.txt)", int(rows_of[t])))
     if len(titles) > limits.max_members:
         raise ImportQDAError(f"{path.name}: {len(titles)} documents, more than the --max-members limit {limits.max_members}")
     special = {cols[r] for r in ("excerpt", "coder", "start", "end", "range") if r in cols} | set(code_cols)
@@ -161,7 +162,14 @@ def read_spreadsheet(path, mapping: dict, limits: Limits | None = None) -> Proje
     by_doc = frame.groupby(frame[cols["document"]].str.strip(), sort=False)
     for title in titles:
         text_path = _find_text(folder, title)
-        text = normalize_newlines(decode_text(read_file(text_path, budget), text_path.name))
+        if text_path is None:
+            continue
+        data = read_file(text_path, budget)
+        try:
+            text = normalize_newlines(decode_text(data, text_path.name))
+        except ImportQDAError as exc:
+            project.skipped.append(Skipped(title, NOT_UTF8, str(exc), int(rows_of[title])))
+            continue
         rows = by_doc.get_group(title)
         variables = {}
         for c in variable_cols:
@@ -171,7 +179,7 @@ def read_spreadsheet(path, mapping: dict, limits: Limits | None = None) -> Proje
         project.sources[f"doc:{title}"] = Source(guid=f"doc:{title}", name=title, text=text,
                                                  origin=str(text_path), variables=variables)
 
-    used = {_find_text(folder, t).resolve() for t in titles}
+    used = {_find_text(folder, t).resolve() for t in titles if _find_text(folder, t) is not None}
     unused = sorted(p.name for p in folder.glob("*.txt") if p.resolve() not in used)
     if unused:
         project.notes.append(f"{len(unused)} text(s) in {folder} appear in no row of {path.name} and were not "
@@ -185,6 +193,8 @@ def read_spreadsheet(path, mapping: dict, limits: Limits | None = None) -> Proje
     excerpts = frame[cols["excerpt"]].map(lambda v: normalize_newlines(str(v)).lstrip("\ufeff"))
     for pos, (idx, excerpt) in enumerate(excerpts.items()):
         title = frame.at[idx, cols["document"]].strip()
+        if f"doc:{title}" not in project.sources:  # skipped: no readable text
+            continue
         source = project.sources[f"doc:{title}"]
         start = _int_or_none(frame.at[idx, cols["start"]]) if "start" in cols else None
         end = _int_or_none(frame.at[idx, cols["end"]]) if "end" in cols else None

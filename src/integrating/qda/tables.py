@@ -12,7 +12,7 @@ import pandas as pd
 from ..contract import MECHANISMS, SOURCE_TYPES
 from ..errors import ImportQDAError
 from .mapping import CLINIC_ID, DOCUMENT_ID, clean_id, source_type_slug, unique_slugs
-from .model import Project
+from .model import NO_CLINIC, Project, Skipped
 from .positions import TextUnits, choose_scheme, describe, normalize_newlines
 from .refi import guid_key
 
@@ -31,6 +31,8 @@ class Tables:
     clinics: pd.DataFrame
     scheme: tuple | None
     notes: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # model.Skipped: sources not imported, with the reason
+    merged: dict = field(default_factory=dict)  # contract code -> project code paths merged into it
 
 
 def _listing(problems: list[str]) -> str:
@@ -115,17 +117,24 @@ def build_documents(project: Project, mapping: dict):
     if missing:
         raise ImportQDAError(f"mapping: documents.{missing[0]} is missing; it says where each document's {missing[0]} comes from")
     resolver = _Resolver(project)
-    rows, problems, skipped, clinic_groups = [], [], [], {}
+    rows, problems, skipped, clinic_groups, cleaned = [], [], [], {}, {}
+    codings_of = {}
+    for c in project.codings:
+        codings_of[c.source] = codings_of.get(c.source, 0) + 1
     for source in project.sources.values():
         row = {"guid": source.guid}
         clinic, raw_clinic, group = resolver.resolve(docs_spec["clinic"], source, "clinic")
         if clinic is None:
             if docs_spec.get("skip_unassigned"):
-                skipped.append(source.name)
+                skipped.append(Skipped(source.name, NO_CLINIC, codings=codings_of.get(source.guid, 0)))
                 continue
             problems.append(f"source {source.name!r}: no clinic (documents.clinic finds no value and gives no default)")
             continue
         clinic_id = clean_id(clinic, CLINIC_ID, "A-Za-z0-9_-")
+        if cleaned.setdefault(clinic_id, clinic) != clinic:
+            problems.append(f"source {source.name!r}: clinics {cleaned[clinic_id]!r} and {clinic!r} both become clinic id "
+                            f"{clinic_id!r} (letters, digits, '_' and '-' only); give them ids in documents.clinic.values")
+            continue
         row["clinic_id"] = clinic_id
         clinic_groups.setdefault(clinic_id, (raw_clinic if raw_clinic is not None else clinic, group))
         doc_spec = docs_spec.get("document_id") or {"from": "name", "values": {}}
@@ -160,10 +169,7 @@ def build_documents(project: Project, mapping: dict):
     docs.loc[dup, "document_id"] = docs.loc[dup, "document_id"] + "_" + docs.loc[dup, "guid"].str.replace("-", "").str[:8]
     if docs["document_id"].duplicated().any():
         raise ImportQDAError("document ids are not unique even with their guid appended; set documents.document_id")
-    notes = []
-    if skipped:
-        notes.append(f"skipped {len(skipped)} source(s) with no clinic (documents.skip_unassigned): " + ", ".join(skipped[:5]))
-    return docs, clinic_groups, notes
+    return docs, clinic_groups, skipped
 
 
 def build_codebook(project: Project, mapping: dict):
@@ -197,7 +203,7 @@ def build_codebook(project: Project, mapping: dict):
         raise ImportQDAError(f"mapping: {len(problems)} problem(s) with the codes:" + _listing(problems))
 
     slugs = unique_slugs(project)
-    rows, kept, explicit_category = [], {}, {}
+    kept, explicit_category, members = {}, {}, {}
     for guid, code in project.codes.items():  # parents come before their children
         entry = entry_of.get(guid, {})
         parent = code.parent
@@ -206,25 +212,61 @@ def build_codebook(project: Project, mapping: dict):
             explicit_category[guid] = entry["category"]
         elif inherited:
             explicit_category[guid] = inherited
-        drop = entry.get("drop", False) or (guid not in entry_of and spec["unlisted"] == "drop")
-        # nearest kept ancestor
-        while parent is not None and parent not in kept:
-            parent = project.codes[parent].parent
-        if drop:
+        if entry.get("drop", False) or (guid not in entry_of and spec["unlisted"] == "drop"):
             continue
         code_id = str(entry.get("code") or slugs[guid])
         kept[guid] = code_id
+        members.setdefault(code_id, []).append(guid)
+
+    # Several project codes may be given one contract code (sub-codes of a mechanism, or a code under
+    # two branches), but only on purpose: each of them must name it in codes.list[].code.
+    problems = []
+    for code_id, guids in members.items():
+        if len(guids) > 1 and not all(entry_of.get(g, {}).get("code") for g in guids):
+            implicit = [project.code_path(g) for g in guids if not entry_of.get(g, {}).get("code")]
+            problems.append(f"code id {code_id} is given to {len(guids)} codes, and to {', '.join(map(repr, implicit))} "
+                            "only by default (from its name); give that code another id in codes.list[].code, or "
+                            f"list it with code: {code_id} to merge it")
+        categories = sorted({str(entry_of[g]["category"]) for g in guids if entry_of.get(g, {}).get("category")})
+        if len(categories) > 1:
+            problems.append(f"the codes merged into {code_id} have different categories ({', '.join(categories)}); "
+                            "give them one category")
+    if problems:
+        raise ImportQDAError(f"mapping: {len(problems)} problem(s) with the codes:" + _listing(problems))
+
+    def outside_parent(guid: str, code_id: str):
+        """The id of the nearest kept ancestor of ``guid`` that is not ``code_id`` itself."""
+        parent = project.codes[guid].parent
+        while parent is not None and kept.get(parent, code_id) == code_id:
+            parent = project.codes[parent].parent
+        return None if parent is None else kept[parent]
+
+    rows = []
+    for code_id, guids in members.items():  # in the order of each id's first code (parents first)
+        entries = [entry_of.get(g, {}) for g in guids]
+        given = lambda key: next((str(e[key]) for e in entries if e.get(key)), None)  # noqa: E731
+        descriptions = list(dict.fromkeys(project.codes[g].description or project.codes[g].name for g in guids))
+        parents = [p for p in (outside_parent(g, code_id) for g in guids) if p is not None]
+        # The category an entry gives, else the first inherited one, else the default.
+        category = (given("category") or next((explicit_category[g] for g in guids if g in explicit_category), None)
+                    or spec["default_category"])
         rows.append({
             "code": code_id,
-            "label": str(entry.get("label") or code.name),
-            "category": explicit_category.get(guid, spec["default_category"]),
-            "definition": str(entry.get("definition") or code.description or code.name),
-            "parent": str(entry["parent"]) if entry.get("parent") else (kept[parent] if parent is not None else None),
+            "label": given("label") or project.codes[guids[0]].name,
+            "category": category,
+            "definition": given("definition") or "; ".join(descriptions),
+            "parent": given("parent") or (parents[0] if parents else None),
         })
     book = pd.DataFrame(rows, columns=CODEBOOK_COLUMNS)  # in the project's order (parents first)
-    dup = book.loc[book["code"].duplicated(keep=False), "code"]
-    if len(dup):
-        raise ImportQDAError(f"mapping: code id(s) {', '.join(sorted(set(dup)))} are given to several codes; set distinct codes.list[].code")
+    parent_of = dict(zip(book["code"], book["parent"]))
+    for code_id in parent_of:
+        seen, node = [], code_id
+        while node is not None and node in parent_of and node not in seen:
+            seen.append(node)
+            node = parent_of[node]
+        if node is not None and node in seen:
+            raise ImportQDAError(f"mapping: code {code_id} is its own ancestor through the parent column "
+                                 f"({' -> '.join(seen)}); merging codes made the hierarchy circular: set codes.list[].parent")
     unknown_parent = set(book["parent"].dropna()) - set(book["code"])
     if unknown_parent:
         raise ImportQDAError(f"mapping: parent code(s) {', '.join(sorted(unknown_parent))} are not in the codebook")
@@ -238,10 +280,33 @@ def build_codebook(project: Project, mapping: dict):
     dropped = len(project.codes) - len(kept)
     if dropped:
         notes.append(f"dropped {dropped} code(s) and their codings (codes.list drop / unlisted: drop)")
-    return book, kept, notes
+    merged = {c: [project.code_path(g) for g in guids] for c, guids in members.items() if len(guids) > 1}
+    return book, kept, notes, merged
 
 
-def build_segments(project: Project, mapping: dict, docs: pd.DataFrame, kept: dict, unit: str, line_ends: str):
+def unite_overlaps(codings: pd.DataFrame, codes) -> pd.DataFrame:
+    """Codings of ``codes`` united where they overlap: one row per maximal run of spans of the same
+    document, coder and code that share at least one character (spans that only touch stay apart).
+
+    A run keeps the first of its rows (by start, end, coding guid) with the run's end; rows of other
+    codes are unchanged. The row order of ``codings`` is kept.
+    """
+    is_m = codings["code"].isin(list(codes)).to_numpy()
+    if not is_m.any():
+        return codings
+    m = codings.loc[is_m].sort_values(["document_id", "coder", "code", "start", "end", "guid"], kind="mergesort")
+    key = [m["document_id"], m["coder"], m["code"]]
+    reach = m.groupby(key, sort=False)["end"].cummax()  # furthest end so far within the key
+    before = reach.groupby(key, sort=False).shift()  # ... up to the previous row
+    new_run = (before.isna() | m["start"].ge(before)).to_numpy()
+    run = np.cumsum(new_run)
+    firsts = m.loc[new_run].copy()
+    firsts["end"] = m["end"].groupby(run).max().to_numpy()
+    return pd.concat([codings.loc[~is_m], firsts]).sort_index(kind="mergesort")
+
+
+def build_segments(project: Project, mapping: dict, docs: pd.DataFrame, kept: dict, unit: str, line_ends: str,
+                   merged: dict | None = None):
     notes = []
     codings = pd.DataFrame(
         [(c.source, c.selection, c.selection_name, c.guid, c.code, c.user, c.start, c.end) for c in project.codings],
@@ -310,6 +375,12 @@ def build_segments(project: Project, mapping: dict, docs: pd.DataFrame, kept: di
     doc_of = docs.set_index("guid")["document_id"]
     codings["document_id"] = codings["source"].map(doc_of)
     codings["code"] = codings["code_guid"].map(kept)
+    if merged:
+        before = len(codings)
+        codings = unite_overlaps(codings, merged)
+        if len(codings) < before:
+            notes.append(f"united {before - len(codings)} coding(s) of merged codes with an overlapping coding of the "
+                         "same contract code, coder and document")
     mode = mapping["segments"]["segment_id"]
     if mode == "selection_name":
         names = codings["selection_name"]
@@ -368,9 +439,23 @@ def build_tables(project: Project, mapping: dict, *, positions: str | None = Non
     ends = line_ends or mapping["line_ends"]
     if project.scheme is not None:  # the reader located the selections itself
         unit, ends = project.scheme
-    docs, clinic_groups, notes = build_documents(project, mapping)
-    book, kept, book_notes = build_codebook(project, mapping)
-    segments, scheme, seg_notes = build_segments(project, mapping, docs, kept, unit, ends)
+    unreadable = project.unreadable()
+    if unreadable and not mapping["documents"].get("skip_unreadable"):
+        raise ImportQDAError(
+            f"{len(unreadable)} source(s) have no readable text, so their codings cannot be placed:"
+            + _listing([f"{s.name!r}: {s.reason} ({s.detail})" if s.detail else f"{s.name!r}: {s.reason}"
+                        for s in unreadable])
+            + "\nadd their texts to the project and export it again, or set documents.skip_unreadable: true "
+              "in the mapping to import the other sources"
+        )
+    docs, clinic_groups, unassigned = build_documents(project, mapping)
+    if docs.empty:
+        skipped = [*project.skipped, *unassigned]
+        reasons = sorted({sk.reason for sk in skipped})
+        raise ImportQDAError(f"no document to import: {len(skipped)} source(s) skipped"
+                             + (f" ({'; '.join(reasons)})" if reasons else "") + "; the contract needs at least one")
+    book, kept, book_notes, merged = build_codebook(project, mapping)
+    segments, scheme, seg_notes = build_segments(project, mapping, docs, kept, unit, ends, merged)
     clinics = build_clinics(project, docs, clinic_groups, mapping)
     texts = {row.document_id: normalize_newlines(project.sources[row.guid].text) for row in docs.itertuples()}
     documents = docs.drop(columns="guid").copy()
@@ -380,4 +465,5 @@ def build_tables(project: Project, mapping: dict, *, positions: str | None = Non
     documents = documents[columns].reset_index(drop=True)  # in the project's order
     if not mapping["codes"]["parent_column"]:
         book = book.drop(columns="parent")
-    return Tables(documents, texts, book, segments, clinics, scheme, [*project.notes, *notes, *book_notes, *seg_notes])
+    return Tables(documents, texts, book, segments, clinics, scheme, [*project.notes, *book_notes, *seg_notes],
+                  skipped=[*project.skipped, *unassigned], merged=merged)
