@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 SETUP  := $(VENV)/.setup-done
 ARGS   ?=
 
-.PHONY: help setup run verify power test test-fast lab bench clean system-deps
+.PHONY: help setup run verify power test test-fast lab teaching bench clean system-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -52,9 +52,13 @@ test: $(SETUP) system-deps  ## set up and run every test tier (unit, notebook, p
 test-fast: $(SETUP)  ## unit tests only
 	$(BIN)/python -m pytest -m "not notebook and not pipeline and not browser"
 
-lab: $(SETUP)  ## JupyterLab with the project's kernel
+lab: $(SETUP)  ## JupyterLab with the project's kernel (writes the course's student pack on first use)
+	@[ -d reports/teaching/student ] || $(BIN)/integrating teaching-packs --out reports/teaching --student-only
 	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+teaching: $(SETUP)  ## the course's student pack and teacher pack in reports/teaching (docs/teaching.md)
+	$(BIN)/integrating teaching-packs --out reports/teaching
 
 clean:  ## remove everything the run generated (keeps .venv)
 	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete
-	rm -rf reports/notebooks reports/provenance reports/site reports/index.html .snakemake
+	rm -rf reports/notebooks reports/provenance reports/site reports/index.html reports/teaching .snakemake

@@ -401,7 +401,7 @@ def compare_codings(study, excerpts: pd.DataFrame, codings: dict) -> CodingCompa
         for b in names[i + 1:]:
             table = reliability.reliability_table(frame, book, coders=(a, b))
             overall = table[table["code"].eq("overall")].iloc[0]
-            pairs.append({"coder_a": a, "coder_b": b, "n_units": int(overall["n_units"]),
+            pairs.append({"coding": a, "compared_with": b, "n_units": int(overall["n_units"]),
                           "percent_agreement": float(overall["percent_agreement"]),
                           "cohen_kappa": float(overall["cohen_kappa"]),
                           "krippendorff_alpha": float(overall["krippendorff_alpha"])})
