@@ -349,6 +349,25 @@ def test_teacher_pack_has_solutions_guide_and_answer_key(tmp_path, key):
     assert isinstance(teaching.TeachingError("x"), IntegratingError)
 
 
+def test_packs_are_byte_identical_between_runs_and_a_failed_run_keeps_the_former_ones(tmp_path, monkeypatch):
+    def snapshot(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    teaching.write_packs(tmp_path / "a", execute=False)
+    teaching.write_packs(tmp_path / "b", execute=False)
+    first = snapshot(tmp_path / "a")
+    assert first == snapshot(tmp_path / "b")
+
+    def broken(*args, **kwargs):
+        raise teaching.TeachingError("broken on purpose")
+
+    monkeypatch.setattr(teaching, "answer_key", broken)
+    with pytest.raises(teaching.TeachingError, match="broken on purpose"):
+        teaching.write_packs(tmp_path / "a", execute=False)
+    assert snapshot(tmp_path / "a") == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no temporary folder left behind
+
+
 def test_cli_user_mistakes_give_one_line_and_no_traceback(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("keep")
     assert cli.main(["teaching-packs", "--out", str(tmp_path)]) == 2

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import paths
+from . import io, paths
 from .errors import AnalysisError, IntegratingError
 
 NOT_ANSWERED = "not answered yet"
@@ -634,6 +634,24 @@ def _clean_copy(source: Path, target: Path) -> None:
     nbformat.write(nb, str(target))
 
 
+def _drop_run_times(notebook: Path) -> None:
+    """Remove papermill's times and temporary paths and fix the injected cell's id: two runs, same bytes."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for meta in [nb.metadata, *(c.metadata for c in nb.cells)]:
+        pm = meta.get("papermill", {})
+        for k in ("start_time", "end_time", "duration"):
+            pm.pop(k, None)
+        meta.pop("execution", None)
+    pm = nb.metadata.get("papermill", {})
+    pm.update(input_path=f"solutions/{notebook.name}", output_path=f"expected/{notebook.name}")
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+    io.write_text(notebook, nbformat.writes(nb) + "\n")
+
+
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise TeachingError(f"{out} is a file; expected a folder for the packs")
@@ -674,24 +692,30 @@ def write_packs(out, *, raw_dir=None, student_only: bool = False, execute: bool 
             for n in names:
                 _clean_copy(SOLUTION_DIR / f"{n}.ipynb", teacher / "solutions" / f"{n}.ipynb")
             shutil.copyfile(GUIDE, teacher / "guide.md")
-            key = answer_key(raw)
-            key.to_csv(teacher / "answer_key.csv", index=False, lineterminator="\n")
+            io.write_table(answer_key(raw), teacher / "answer_key.csv")
             if execute:
+                # The bundled data need no parameter (a notebook finds them from any folder); other data do.
+                other = {} if raw.resolve() == paths.RAW.resolve() else {"raw_dir": str(raw.resolve())}
                 for n in names:
+                    params = other if "raw_dir" in notebook_parameters(SOLUTION_DIR / f"{n}.ipynb") else {}
                     code = runner.run(teacher / "solutions" / f"{n}.ipynb", teacher / "expected" / f"{n}.ipynb",
-                                      {"raw_dir": str(raw.resolve())} if "raw_dir" in notebook_parameters(
-                                          teacher / "solutions" / f"{n}.ipynb") else {}, cwd=teacher / "solutions")
+                                      params, cwd=teacher / "solutions")
                     if code:
                         raise TeachingError(f"the solution {n} failed on {raw}; open it in JupyterLab to see why")
+                    _drop_run_times(teacher / "expected" / f"{n}.ipynb")
             note = "" if execute else " (not written: packs built without execution)"
             (teacher / "README.md").write_text(TEACHER_README.format(table=_pack_table(), expected_note=note),
                                                encoding="utf-8")
             written["teacher"] = out / "teacher"
         (work / PACK_MARKER).write_text("written by `integrating teaching-packs`; replaced when it runs again\n",
                                         encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
+        old = None
+        if out.exists():  # swap: the former packs stay whole until the new ones are in place
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(old / out.name)
         work.rename(out)
+        if old is not None:
+            shutil.rmtree(old)
     finally:
         if work.exists():
             shutil.rmtree(work)
