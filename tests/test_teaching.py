@@ -349,6 +349,17 @@ def test_teacher_pack_has_solutions_guide_and_answer_key(tmp_path, key):
     assert isinstance(teaching.TeachingError("x"), IntegratingError)
 
 
+def test_packs_of_other_data_carry_those_data_and_their_answer_key(tmp_path, small_raw):
+    written = teaching.write_packs(tmp_path / "p", raw_dir=small_raw, execute=False)
+    copied = written["student"] / "data" / "raw"
+    assert (copied / "clinics.csv").read_bytes() == (small_raw / "clinics.csv").read_bytes()
+    key = pd.read_csv(written["teacher"] / "answer_key.csv")
+    fresh = teaching.answer_key(small_raw)
+    assert list(key["question"]) == list(fresh["question"]) and len(key) == 18
+    n_more = fresh.loc[fresh["question"].eq("n_more"), "expected"].iloc[0]
+    assert key.loc[key["question"].eq("n_more"), "expected"].iloc[0] == str(n_more)
+
+
 def test_packs_are_byte_identical_between_runs_and_a_failed_run_keeps_the_former_ones(tmp_path, monkeypatch):
     def snapshot(folder):
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -375,6 +386,12 @@ def test_cli_user_mistakes_give_one_line_and_no_traceback(tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
     assert cli.main(["teaching-packs", "--out", str(tmp_path / "p"), "--raw-dir", str(tmp_path)]) == 2
     assert "holds no datapackage.json" in capsys.readouterr().err
+    broken = tmp_path / "raw"
+    broken.mkdir()
+    (broken / "datapackage.json").write_text("{}")
+    assert cli.main(["teaching-packs", "--out", str(tmp_path / "p"), "--raw-dir", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "problem(s) with the data contract" in err
 
 
 # --- the exercises executed -----------------------------------------------------------------------

@@ -617,7 +617,7 @@ TEACHER_README = """# Methods course: teacher pack
 - `solutions/`: each exercise with its answer cell worked out and a model interpretation;
 - `expected/`: the solutions executed on the bundled data (the outputs students should see){expected_note};
 - `answer_key.csv`: every question's expected answer with the notebooks' default parameters;
-- `student/` is the pack to hand out (same exercises and data, no solutions).
+- `../student/` is the pack to hand out (the same exercises and data, no solutions).
 
 {table}
 """
@@ -674,6 +674,13 @@ def write_packs(out, *, raw_dir=None, student_only: bool = False, execute: bool 
     raw = data_folder(raw_dir) if raw_dir is not None else paths.RAW
     if not (raw / "datapackage.json").exists():
         raise TeachingError(f"{raw} holds no datapackage.json; expected a raw-data folder (e.g. data/raw)")
+    if raw.resolve() != paths.RAW.resolve():
+        from . import validate
+
+        problems = validate.validate(raw)
+        if problems:
+            raise TeachingError(f"{raw} has {len(problems)} problem(s) with the data contract; "
+                                f"`integrating validate {raw}` lists them")
     names = [e.name for e in EXERCISES]
     missing = [n for n in names if not (EXERCISE_DIR / f"{n}.ipynb").exists()]
     if missing:
