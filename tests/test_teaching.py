@@ -281,7 +281,8 @@ def test_answer_key_has_every_question_of_every_exercise(key):
 
 
 def numeric_values(key) -> list:
-    return [v for v in key["expected"] if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))]
+    return [v for v in key["expected"]
+            if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))]
 
 
 def number_forms(value) -> list[str]:
@@ -315,7 +316,8 @@ def test_student_pack_holds_exercises_and_data_and_no_solution_value(tmp_path, k
         if path.suffix == ".ipynb":
             nb = nbformat.read(path, as_version=4)
             answer = tagged(nb, "answer").source
-            assert all(line.split("=")[1].split("#")[0].strip() == "None" for line in answer.splitlines() if "=" in line)
+            assert all(line.split("=")[1].split("#")[0].strip() == "None"
+                       for line in answer.splitlines() if "=" in line)
             assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
             sources = "\n".join(c.source for c in nb.cells)
             own = key[key["exercise"].eq(path.stem)]
@@ -441,7 +443,8 @@ def run_three_ways(name, tmp_path, parameters):
     exercise = nbformat.read(TEACHING / f"{name}.ipynb", as_version=4)
     solution = nbformat.read(TEACHING / "solutions" / f"{name}.ipynb", as_version=4)
     combined = copy.deepcopy(exercise)
-    for suffix, answer in (("wrong", nbformat.v4.new_code_cell(WRONG[name][0])), ("solved", tagged(solution, "answer"))):
+    wrong = nbformat.v4.new_code_cell(WRONG[name][0])
+    for suffix, answer in (("wrong", wrong), ("solved", tagged(solution, "answer"))):
         answer = copy.deepcopy(answer)
         answer["id"], answer.metadata["tags"] = f"{suffix}-answer", ["answer"]
         check = copy.deepcopy(tagged(exercise, "self-check"))

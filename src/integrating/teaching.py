@@ -374,7 +374,7 @@ def _as_lists(coding) -> dict:
 
 @dataclass(frozen=True)
 class CodingComparison:
-    agreement: pd.DataFrame      # one row per pair of coders: n_units, percent agreement, Cohen's kappa, Krippendorff's alpha
+    agreement: pd.DataFrame      # per pair of codings: n_units, percent agreement, Cohen's kappa, Krippendorff's alpha
     disagreements: pd.DataFrame  # one row per (excerpt, code) on which the codings differ: 1 = applied
 
 
