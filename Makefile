@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 SETUP  := $(VENV)/.setup-done
 ARGS   ?=
 
-.PHONY: help setup run verify power test test-fast notebooks lab bench clean system-deps
+.PHONY: help setup run verify power test test-fast notebooks lab teaching bench clean system-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -59,9 +59,16 @@ test-fast: $(SETUP)  ## unit tests only (no notebook, pipeline, browser or slow 
 notebooks: $(SETUP)  ## bring each notebook and its paired text file (notebooks/**/*.py) into step
 	$(BIN)/jupytext --sync $$(find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 
-lab: $(SETUP)  ## JupyterLab on notebooks/ with the project's kernel (ARGS="--no-browser --port=8899" passed on)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(ARGS)
+# LAB_DIR=reports/teaching/student opens the course's student pack instead.
+LAB_DIR ?= notebooks
+
+lab: $(SETUP)  ## JupyterLab on notebooks/ (LAB_DIR=...) with the project's kernel; ARGS="--no-browser --port=8899" passed on
+	@[ -d reports/teaching/student ] || $(BIN)/integrating teaching-packs --out reports/teaching --student-only
+	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(ARGS)
+
+teaching: $(SETUP)  ## the course's student pack and teacher pack in reports/teaching (docs/teaching.md)
+	$(BIN)/integrating teaching-packs --out reports/teaching
 
 clean:  ## remove everything the run generated (keeps .venv)
 	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete
-	rm -rf reports/notebooks reports/provenance reports/logs reports/site reports/index.html .snakemake
+	rm -rf reports/notebooks reports/provenance reports/logs reports/site reports/index.html reports/teaching .snakemake

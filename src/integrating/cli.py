@@ -1,4 +1,4 @@
-"""The ``integrating`` command: validate, synth, run-notebook and the QDA import/export."""
+"""The ``integrating`` command: validate, synth, run-notebook, teaching-packs and the QDA import/export."""
 
 from __future__ import annotations
 
@@ -89,6 +89,15 @@ def _build_site(args) -> int:
     return 0
 
 
+def _teaching_packs(args) -> int:
+    from . import teaching
+
+    written = teaching.write_packs(args.out, raw_dir=args.raw_dir, student_only=args.student_only)
+    for name, folder in written.items():
+        print(f"{name} pack: {folder}")
+    return 0
+
+
 def _json_object(text: str) -> str:
     """An argument that must be a JSON object (kept as text)."""
     import json
@@ -143,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-excerpts", action=argparse.BooleanOptionalAction, default=False,
                    help="include excerpts of coded texts (only when consent allows) [no]")
     p.set_defaults(func=_build_site)
+
+    p = sub.add_parser("teaching-packs", help="write the course's student pack and teacher pack")
+    p.add_argument("--out", type=Path, default=Path("reports/teaching"),
+                   help="folder for student/ and teacher/; replaced only if it holds former packs [reports/teaching]")
+    p.add_argument("--raw-dir", type=Path, default=None, help="data for the packs [the bundled data/raw]")
+    p.add_argument("--student-only", action="store_true", help="write only the student pack (no execution)")
+    p.set_defaults(func=_teaching_packs)
 
     from .qda import cli as qda_cli
 
