@@ -105,10 +105,7 @@ def test_rules_pass_each_notebook_parameter_from_the_config(jobs):
 def test_parameters_cell_agrees_with_schema_and_config(notebook):
     schema = config.load_schema()["properties"]
     cfg = yaml.safe_load(paths.CONFIG.read_text(encoding="utf-8"))
-    cell = next(c for c in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-                if "parameters" in c["metadata"].get("tags", []))
-    namespace = {}
-    exec("".join(cell["source"]), namespace)  # the cell holds plain assignments only
+    namespace = dependencies.parameters_cell(notebook)
     for key in dependencies.notebook_parameters(notebook):
         if key in dependencies.FOLDER_PARAMETERS:
             continue

@@ -461,7 +461,7 @@ def run_three_ways(name, tmp_path, parameters):
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", NAMES)
 def test_exercise_unsolved_wrongly_solved_and_solved(name, tmp_path, bundled_raw, key):
-    params = teaching.notebook_parameters(TEACHING / f"{name}.ipynb")
+    params = teaching.parameters_cell(TEACHING / f"{name}.ipynb")
     unsolved, wrong, solved = run_three_ways(name, tmp_path, {"raw_dir": str(bundled_raw)} if "raw_dir" in params
                                              else {})
     assert "Not answered yet" in unsolved and "RIGHT" not in unsolved and "NOT YET" not in unsolved, unsolved

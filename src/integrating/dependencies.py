@@ -112,14 +112,27 @@ def notebook_modules(notebook) -> list[str]:
     return closure(direct)
 
 
+def parameters_cell(notebook) -> dict:
+    """The assignments of the notebook's one cell tagged ``parameters``: name -> literal value, in order."""
+    from .errors import IntegratingError
+
+    cells = [c for c in _code_cells(notebook) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise IntegratingError(f"{notebook}: expected one cell tagged 'parameters', found {len(cells)}")
+    values = {}
+    for node in ast.parse(_source(cells[0])).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError as exc:
+                raise IntegratingError(f"{notebook}: parameter '{node.targets[0].id}' is not a literal value "
+                                       "(a parameters cell holds plain values only)") from exc
+    return values
+
+
 def notebook_parameters(notebook) -> list[str]:
     """Names assigned in the notebook's cell tagged ``parameters``, in order."""
-    for cell in _code_cells(notebook):
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            tree = ast.parse(_source(cell))
-            return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                    if isinstance(t, ast.Name)]
-    raise KeyError(f"{notebook}: no cell tagged 'parameters'")
+    return list(parameters_cell(notebook))
 
 
 def parameter_values(namespace: dict, notebook_keys=None) -> dict:

@@ -49,3 +49,7 @@ class ClaimsFailed(IntegratingError):
 
 class SynthError(IntegratingError):
     """A synthetic study cannot be generated or calibrated with the settings given."""
+
+
+class TeachingError(IntegratingError):
+    """A teaching answer or pack request that cannot be used as given (the message says what is expected)."""

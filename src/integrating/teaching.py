@@ -11,7 +11,6 @@ modules lives here, and so does the writing of the student and teacher packs (``
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import math
@@ -26,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from . import io, paths
-from .errors import AnalysisError, IntegratingError
+from .dependencies import parameters_cell
+from .errors import AnalysisError, TeachingError
 
 NOT_ANSWERED = "not answered yet"
 NOT_COMPUTABLE = "not computable"
@@ -37,10 +37,6 @@ PACK_MARKER = ".teaching-pack"
 EXERCISE_DIR = paths.NOTEBOOKS / "teaching"
 SOLUTION_DIR = EXERCISE_DIR / "solutions"
 GUIDE = paths.DOCS / "teaching.md"
-
-
-class TeachingError(IntegratingError):
-    """A teaching answer or pack request that cannot be used as given (the message says what is expected)."""
 
 
 @dataclass(frozen=True)
@@ -537,21 +533,6 @@ def check_survey(study, *, implementation_threshold, composite_min_answered, alp
 # --- answer key -----------------------------------------------------------------------------------
 
 
-def notebook_parameters(notebook) -> dict:
-    """The literal assignments of a notebook's ``parameters`` cell."""
-    import nbformat
-
-    nb = nbformat.read(str(notebook), as_version=4)
-    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    if len(cells) != 1:
-        raise TeachingError(f"{notebook}: expected one cell tagged 'parameters', found {len(cells)}")
-    out = {}
-    for node in ast.parse(cells[0].source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            out[node.targets[0].id] = ast.literal_eval(node.value)
-    return out
-
-
 def answer_key(raw_dir=None, exercise_dir=EXERCISE_DIR) -> pd.DataFrame:
     """Every exercise's expected answers with its default parameters on a data set (the teacher's key):
     exercise, question, expected."""
@@ -563,27 +544,27 @@ def answer_key(raw_dir=None, exercise_dir=EXERCISE_DIR) -> pd.DataFrame:
     def add(name, values):
         rows.extend({"exercise": name, "question": q, "expected": v} for q, v in values.items())
 
-    study = contract.load(data_folder(raw_dir or notebook_parameters(exercise_dir / "01_segmentation_threshold.ipynb")
+    study = contract.load(data_folder(raw_dir or parameters_cell(exercise_dir / "01_segmentation_threshold.ipynb")
                                       ["raw_dir"]))
-    p = notebook_parameters(exercise_dir / "01_segmentation_threshold.ipynb")
+    p = parameters_cell(exercise_dir / "01_segmentation_threshold.ipynb")
     add("01_segmentation_threshold", _threshold_expected(study, p["new_threshold"], p["composite_min_answered"],
                                                          p["alpha"]))
-    p = notebook_parameters(exercise_dir / "02_recode_mechanism.ipynb")
+    p = parameters_cell(exercise_dir / "02_recode_mechanism.ipynb")
     add("02_recode_mechanism", {"verdict": _recode_expected(study, p["implementation_threshold"], p["merged_code"],
                                                             p["into_code"])[1]})
-    p = notebook_parameters(exercise_dir / "03_design_power.ipynb")
+    p = parameters_cell(exercise_dir / "03_design_power.ipynb")
     design = {k: p[k] for k in ("share_more", "icc", "wave_correlation", "sd", "difference", "alpha", "target")}
     eight = power.make_design(8, p["share_more"], 1000, p["icc"], p["wave_correlation"], p["sd"], p["difference"])
     add("03_design_power", {"clinics_100": power.clinics_needed(respondents=100, **design),
                             "clinics_400": power.clinics_needed(respondents=400, **design),
                             "eight_enough": bool(power.analytic_power(8, eight.n_more, eight.change_sd, p["difference"],
                                                                       p["alpha"]) >= p["target"])})
-    p = notebook_parameters(exercise_dir / "04_coding_practice.ipynb")
+    p = parameters_cell(exercise_dir / "04_coding_practice.ipynb")
     add("04_coding_practice", _coding_expected(study, coding_excerpts(study, p["n_excerpts"], p["excerpt_seed"])))
-    p = notebook_parameters(exercise_dir / "05_case_ordered_matrix.ipynb")
+    p = parameters_cell(exercise_dir / "05_case_ordered_matrix.ipynb")
     add("05_case_ordered_matrix", _matrix_expected(study, p["implementation_threshold"], p["code"],
                                                    p["recoded_clinic"]))
-    p = notebook_parameters(exercise_dir / "06_survey_critically.ipynb")
+    p = parameters_cell(exercise_dir / "06_survey_critically.ipynb")
     add("06_survey_critically", _survey_expected(study, p["implementation_threshold"], p["composite_min_answered"],
                                                  p["alpha"]))
     return pd.DataFrame(rows, columns=["exercise", "question", "expected"])
@@ -704,7 +685,7 @@ def write_packs(out, *, raw_dir=None, student_only: bool = False, execute: bool 
                 # The bundled data need no parameter (a notebook finds them from any folder); other data do.
                 other = {} if raw.resolve() == paths.RAW.resolve() else {"raw_dir": str(raw.resolve())}
                 for n in names:
-                    params = other if "raw_dir" in notebook_parameters(SOLUTION_DIR / f"{n}.ipynb") else {}
+                    params = other if "raw_dir" in parameters_cell(SOLUTION_DIR / f"{n}.ipynb") else {}
                     code = runner.run(teacher / "solutions" / f"{n}.ipynb", teacher / "expected" / f"{n}.ipynb",
                                       params, cwd=teacher / "solutions")
                     if code:
