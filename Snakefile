@@ -19,3 +19,25 @@ rule all:
     input:
         ALL_OUTPUTS,
     default_target: True
+
+
+# The report is never stale: a failed run says so at the top of the report, with the step and the
+# message, and marks what is from an earlier run (reports/logs/last_run.json).
+onstart:
+    from integrating import runlog
+
+    runlog.record_start()
+
+
+onsuccess:
+    from integrating import runlog
+
+    runlog.record_end("ok")
+
+
+onerror:
+    from integrating import report, runlog
+
+    last = runlog.record_end("failed", log)
+    if any(not step.startswith("power") for step in last["steps"]):
+        report.build_site(".", show_excerpts=config["show_excerpts"], raw_dir=RAW, last_run=last)

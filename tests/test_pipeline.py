@@ -137,6 +137,10 @@ def test_bad_data_stop_the_run_and_keep_the_previous_outputs(first_run, tmp_path
     assert proc.returncode != 0
     assert "survey_responses.csv, row 1 (line 2), column 'wave': value 'baseline'" in proc.stderr
     assert outputs(work) == before
+    page = (work / "reports/index.html").read_text()
+    assert "The last run failed" in page and "in step validate" in page
+    assert "column &#x27;wave&#x27;: value &#x27;baseline&#x27;" in page and "from an earlier run" in page
+    assert json.loads((work / "reports/logs/last_run.json").read_text())["status"] == "failed"
 
 
 def test_the_console_log_is_short_and_ends_with_the_summary(first_run, small_raw, tmp_path):

@@ -12,10 +12,13 @@ def _validate(args) -> int:
 
     problems = validate.validate(args.raw_dir)
     if problems:
-        lines = validate.summarise(problems)
-        print(f"{args.raw_dir}: {len(problems)} problem(s); the data do not follow the contract:", file=sys.stderr)
-        for line in lines:
-            print(f"  {line}", file=sys.stderr)
+        lines = [f"{args.raw_dir}: {len(problems)} problem(s); the data do not follow the contract:"]
+        lines += [f"  {line}" for line in validate.summarise(problems)]
+        print("\n".join(lines), file=sys.stderr)
+        if args.stamp:  # a step of the pipeline: the report shows the problems
+            from . import runlog
+
+            runlog.note_error(lines)
         return 1
     print(f"{args.raw_dir}: valid (data contract {__import__('integrating.contract').contract.CONTRACT_VERSION})")
     from . import support

@@ -64,6 +64,11 @@ a { color: var(--accent); }
 .synthetic-banner { background: #fff4d6; border: 2px solid #E69F00; color: #5a3d00; font-weight: 600;
                     padding: 0.6rem 0.9rem; margin: 0.8rem 0; border-radius: 4px; }
 .origin-unknown { background: #eef1f4; border: 1px solid var(--rule); padding: 0.5rem 0.8rem; }
+.failed-banner { background: var(--fail); border: 2px solid var(--fail-ink); color: var(--fail-ink);
+                 padding: 0.6rem 0.9rem; margin: 0.8rem 0; border-radius: 4px; }
+.failed-banner pre { white-space: pre-wrap; font-size: 0.82rem; margin: 0.4rem 0 0; }
+.earlier-run { background: #fff4d6; color: #5a3d00; font-size: 0.8rem; font-weight: 600; padding: 0 0.3rem; }
+figure.stale img { opacity: 0.6; }
 table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid var(--rule); padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f5f7; }
@@ -222,7 +227,7 @@ def html_table(df: pd.DataFrame, *, table_id: str | None = None, row_class: str 
     return f"<table{ident}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
 
 
-def claims_section(claims: pd.DataFrame | None, source: str) -> str:
+def claims_section(claims: pd.DataFrame | None, source: str, earlier: str | None = None) -> str:
     if claims is None:
         return (f'<section id="claims-check"><h2>Claims check</h2><p class="muted">No claims check found '
                 f"({esc(source)}); run notebooks/05_claims_check.ipynb.</p></section>")
@@ -241,8 +246,8 @@ def claims_section(claims: pd.DataFrame | None, source: str) -> str:
     verdict = ("Every published number and consistency check is reproduced." if n_fail == 0 and len(claims)
                else f"{n_fail} claim(s) or check(s) are not reproduced (see the reason column).")
     return (
-        '<section id="claims-check"><h2>Claims check</h2>\n'
-        f'<p class="counts"><span id="claims-total">{len(claims)}</span> claims and checks: '
+        '<section id="claims-check"><h2>Claims check</h2>\n' + _earlier(earlier)
+        + f'<p class="counts"><span id="claims-total">{len(claims)}</span> claims and checks: '
         f'<span class="pass">{n_pass} pass</span>, <span class="fail">{n_fail} fail</span>. {esc(verdict)}</p>\n'
         '<p class="muted">Each published number is recomputed from the derived tables and compared at the '
         "paper's rounding; consistency checks recompute reported statistics from each other (statcheck, GRIM). "
@@ -251,11 +256,15 @@ def claims_section(claims: pd.DataFrame | None, source: str) -> str:
     )
 
 
-def figure_block(fig: dict, owner: str | None, has_notebook: bool, has_record: bool) -> str:
+def _earlier(when: str | None) -> str:
+    return f'<span class="earlier-run">from an earlier run ({esc(when)})</span> ' if when else ""
+
+
+def figure_block(fig: dict, owner: str | None, has_notebook: bool, has_record: bool, earlier: str | None = None) -> str:
     stem = fig["stem"]
     shown = next((fmt for fmt in FIGURE_DISPLAY if fmt in fig["files"]), None)
     caption = fig["caption"] or "(no caption file)"
-    parts = [f'<figure class="figure" id="fig-{esc(stem)}">']
+    parts = [f'<figure class="figure{" stale" if earlier else ""}" id="fig-{esc(stem)}">', _earlier(earlier)]
     if shown:
         parts.append(f'<img src="{href(f"{SITE}/figures/{stem}.{shown}")}" alt="{esc(caption)}">')
     parts.append(f"<figcaption><strong>{esc(stem)}</strong>. {esc(caption)}</figcaption>")
@@ -282,7 +291,7 @@ def _run_time(record: dict | None, nb_meta: dict | None) -> str:
     return ", ".join(bits)
 
 
-def notebooks_section(names: list[str], records: dict, meta: dict) -> str:
+def notebooks_section(names: list[str], records: dict, meta: dict, earlier: dict | None = None) -> str:
     if not names and not records:
         return '<section id="notebooks"><h2>Notebooks and provenance</h2><p class="muted">No executed notebook or provenance record found.</p></section>'
     rows = []
@@ -291,7 +300,8 @@ def notebooks_section(names: list[str], records: dict, meta: dict) -> str:
               f'(<a href="{href(f"notebooks/{name}.ipynb")}">ipynb</a>)') if name in names else esc(name)
         prov = (f'<a href="{href(f"{SITE}/provenance/{name}.html")}">record</a> '
                 f'(<a href="{href(f"{SITE}/provenance/{name}.json")}">JSON</a>)') if name in records else "none"
-        rows.append(f"<tr><td>{nb}</td><td>{prov}</td><td>{esc(_run_time(records.get(name), meta.get(name)))}</td></tr>")
+        when = _earlier((earlier or {}).get(name))
+        rows.append(f"<tr><td>{nb}</td><td>{prov}</td><td>{when}{esc(_run_time(records.get(name), meta.get(name)))}</td></tr>")
     return ('<section id="notebooks"><h2>Notebooks and provenance</h2>\n'
             "<p>Each executed notebook (with the parameters it ran with) and its provenance record: "
             "parameters, SHA-256 of every input and output, code version and run time.</p>\n"
@@ -381,12 +391,13 @@ def _resolve(workdir: Path, value, default: str) -> Path:
 
 
 def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derived_dir=None,
-               figures_dir=None, reports_dir=None) -> Path:
+               figures_dir=None, reports_dir=None, last_run: dict | None = None) -> Path:
     """Build ``reports/index.html`` and ``reports/site/`` from a working folder; return the index path.
 
     Relative folders are taken inside ``workdir`` (defaults: data/raw, data/derived, figures,
     reports). Excerpts of coded texts (``mechanism_excerpts.csv``) are shown only when
-    ``show_excerpts`` is true.
+    ``show_excerpts`` is true. ``last_run`` (see :func:`integrating.runlog.record_end`), when the last
+    run failed, puts the failure at the top and marks every figure and notebook from an earlier run.
     """
     workdir = Path(workdir)
     raw_dir = _resolve(workdir, raw_dir, "data/raw")
@@ -441,14 +452,15 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
 
     # landing page
     sections = [_intro(origin)]
-    sections.append(claims_section(claims, str(claims_path)))
+    stale = earlier_than(records, last_run)
+    sections.append(claims_section(claims, str(claims_path), stale.get("05_claims_check")))
     fig_html = []
     for fig in figs:
         owner = figure_owner(owners, fig)
-        fig_html.append(figure_block(fig, owner, owner in notebooks, owner in records))
+        fig_html.append(figure_block(fig, owner, owner in notebooks, owner in records, stale.get(owner)))
     sections.append('<section id="figures"><h2>Figures</h2>\n'
                     + ("\n".join(fig_html) if fig_html else '<p class="muted">No figure found.</p>') + "\n</section>")
-    sections.append(notebooks_section(notebooks, records, meta))
+    sections.append(notebooks_section(notebooks, records, meta, stale))
     if inventory is not None:
         numeric = tuple(c for c in inventory.columns if c.startswith("n_"))
         sections.append('<section id="inventory"><h2>Data inventory</h2>\n'
@@ -466,7 +478,7 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
         toc.append('<a href="#excerpts">Excerpts</a>')
     crumbs = f'<nav class="toc">{"".join(toc)}</nav>\n'
     index = _page("Integrating: reproduction report", "\n".join(sections), css=f"{SITE}/style.css",
-                  crumbs=crumbs, banner=banner(origin))
+                  crumbs=crumbs, banner=failure_banner(last_run) + banner(origin))
 
     # Swap the new site in (the old one is moved aside first and removed only once the new one is in
     # place), then the landing page.
@@ -490,6 +502,24 @@ def write_manifest(reports_dir) -> Path:
     site = reports_dir / SITE
     files = [reports_dir / "index.html"] + sorted(p for p in site.rglob("*") if p.is_file() and p.name != MANIFEST)
     return provenance.write_manifest(site / MANIFEST, files)
+
+
+def earlier_than(records: dict, last_run: dict | None) -> dict[str, str]:
+    """After a failed run: each step whose record is older than that run -> when its record was made."""
+    if not last_run or last_run.get("status") != "failed" or not last_run.get("started"):
+        return {}
+    return {name: str(rec.get("started", "?")) for name, rec in records.items()
+            if str(rec.get("started", "")) < last_run["started"]}
+
+
+def failure_banner(last_run: dict | None) -> str:
+    if not last_run or last_run.get("status") != "failed":
+        return ""
+    steps = ", ".join(last_run.get("steps") or []) or "(before any step)"
+    message = "\n".join(last_run.get("messages") or []) or "(no message; see reports/logs/run.log)"
+    return ('<div class="failed-banner" role="alert" id="last-run-failed"><strong>The last run failed</strong> '
+            f"at {esc(last_run.get('ended', '?'))} in step {esc(steps)}. Figures, tables and notebooks "
+            "marked <em>from an earlier run</em> were not remade by it.<pre>" + esc(message) + "</pre></div>\n")
 
 
 def figure_owner(owners: dict, fig: dict) -> str | None:

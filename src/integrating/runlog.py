@@ -18,6 +18,10 @@ import time
 from pathlib import Path
 
 LOG = Path("reports/logs/run.log")
+#: The last run's status, written by the workflow's onstart/onsuccess/onerror handlers.
+LAST_RUN = Path("reports/logs/last_run.json")
+#: Messages of the steps that failed in the current run (a step's own output is not in Snakemake's log).
+ERRORS = Path("reports/logs/errors.log")
 REPORT = Path("reports/index.html")
 CLAIMS_SUMMARY = Path("data/derived/claims_summary.csv")
 CLAIMS_CHECK = Path("data/derived/claims_check.csv")
@@ -40,6 +44,67 @@ _SNAKEMAKE = re.compile(
     r"Command '|At least one job|Trying to restore|Storing output|Touching output|Waiting for|Config file |"
     r"    )"
 )
+
+
+def _is_message(line: str) -> bool:
+    """A line of the compendium's own commands that says what went wrong (warnings are shown as they come)."""
+    if line.startswith("warning:") or re.match(r"\S+: \d+ warning\(s\)", line):
+        return False
+    return bool(re.search(r"problem|failed|error|expected|traceback|not |cannot", line, re.I)) or line.startswith("  ")
+
+
+def failure(log_text: str) -> tuple[list[str], list[str]]:
+    """The steps that failed and the compendium's own messages, from Snakemake's log of a run."""
+    steps, messages = [], []
+    for line in log_text.splitlines():
+        if (m := _ERROR.match(line)) and m.group(1) not in steps:
+            steps.append(m.group(1))
+        elif not _SNAKEMAKE.match(line) and _is_message(line):
+            messages.append(line)
+    return steps, messages[-40:]
+
+
+def note_error(lines) -> None:
+    """Keep a failing step's message for the report (called by the steps themselves)."""
+    ERRORS.parent.mkdir(parents=True, exist_ok=True)
+    with open(ERRORS, "a", encoding="utf-8") as fh:
+        fh.writelines(f"{line}\n" for line in lines)
+
+
+def record_start() -> None:
+    """Note that a run started (the report marks what an unfinished run did not remake)."""
+    from .io import write_json
+
+    ERRORS.unlink(missing_ok=True)
+    write_json(LAST_RUN, {"status": "running", "started": _now()})
+
+
+def record_end(status: str, snakemake_log=None) -> dict:
+    """Note how the run ended; on failure with the steps that failed and their messages."""
+    from .io import write_json
+
+    import json
+
+    try:
+        last = json.loads(LAST_RUN.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        last = {}
+    last.update(status=status, ended=_now())
+    if status == "failed":
+        # Snakemake hands its handlers the log file's path (a list of paths in recent versions).
+        logs = [snakemake_log] if isinstance(snakemake_log, (str, Path)) else list(snakemake_log or [])
+        text = "".join(Path(p).read_text(encoding="utf-8", errors="replace") for p in logs if Path(p).is_file())
+        last["steps"], messages = failure(text)
+        own = ERRORS.read_text(encoding="utf-8").splitlines() if ERRORS.is_file() else []
+        last["messages"] = (own + messages)[-40:]
+    write_json(LAST_RUN, last)
+    return last
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _console(line: str) -> None:
@@ -102,7 +167,7 @@ def run(argv: list[str]) -> int:
             elif line.startswith("Nothing to be done"):
                 _console("  nothing to rerun: every output is up to date")
             elif not _SNAKEMAKE.match(line):
-                if re.search(r"problem|failed|error|expected|traceback|not |cannot", line, re.I) or line.startswith("  "):
+                if _is_message(line):
                     messages.append(line)
                 else:
                     _console(f"  {line}")

@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import paths
+from . import paths, runlog
 from .provenance import COMMAND_ENV  # the command that reruns the notebook, for its record
 
 KERNEL = "integrating"
@@ -51,8 +51,10 @@ def run(notebook, output, parameters, *, cwd=None) -> int:
                 km=kernel,
             )
         except PapermillExecutionError as exc:
-            print(f"{notebook}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue}\n"
-                  f"the executed notebook with the traceback is {output}", file=sys.stderr)
+            message = [f"{notebook}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue}",
+                       f"the executed notebook with the traceback is {output}"]
+            print("\n".join(message), file=sys.stderr)
+            runlog.note_error(message)
             return 1
         return 0
     finally:
