@@ -5,7 +5,7 @@
   documents.
 * :func:`compare_groups`: per code, group means of the per-10 rates, their difference, Hedges g,
   a two-sided Wilcoxon-Mann-Whitney test (exact permutation distribution of the mid-rank statistic
-  when the number of relabelings allows; both from :mod:`integrating.survey`, shared with the survey
+  when the number of relabelings allows; both from :mod:`integrating.stats`, shared with the survey
   analysis) and a rule-based verdict (strongly / weakly / not distinguishing), see :func:`verdicts`.
 * :func:`stakeholder_connections`: which stakeholder groups a clinic's mechanism-coded segments
   overlap (the evidence for "fragmentation" vs "unity of effort"), and a network per group.
@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import segmentation, survey
+from . import segmentation, stats
 from .contract import GROUPS, MIN_CLINICS_PER_GROUP
 from .errors import AnalysisError
 
@@ -146,7 +146,7 @@ def compare_groups(
     Clinics without documents (``n_documents`` 0, when that column is present) carry no evidence
     and are left out; n_more and n_less count the clinics compared. Raises AnalysisError when a
     group has fewer than 2 clinics or a code column is missing. Hedges g is
-    :func:`integrating.survey.hedges_g_values` and the test :func:`integrating.survey.rank_sum_tests`
+    :func:`integrating.stats.hedges_g_values` and the test :func:`integrating.stats.rank_sum_tests`
     (two-sided p = twice the smaller one-sided p, at most 1; p = 1 for a code with one value throughout).
     """
     codes = list(codes)
@@ -174,9 +174,9 @@ def compare_groups(
     difference = mean_more - mean_less
     difference = np.where(np.isclose(mean_more, mean_less, rtol=1e-12, atol=0), 0.0, difference)
     packed = np.concatenate([x_more, x_less], axis=0).T  # one row per code, 'more' clinics first
-    effect = survey.hedges_g_values(packed, n_more)
+    effect = stats.hedges_g_values(packed, n_more)
     effect = np.where(difference == 0, 0.0, effect)
-    rank_sum = survey.rank_sum_tests(packed, n_more, max_exact=max_exact)
+    rank_sum = stats.rank_sum_tests(packed, n_more, max_exact=max_exact)
     u, p = rank_sum.u, rank_sum.p
     test = EXACT_TEST if rank_sum.exact else ASYMPTOTIC_TEST
     out["mean_more"] = mean_more

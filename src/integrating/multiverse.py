@@ -14,9 +14,9 @@ combination of
 Everything is computed in process and vectorised: composite scores once for all composite
 definitions (one matrix product), clinic changes once per definition, then every segmentation x
 exclusion as matrices, grouped by group sizes so that the permutation test shares its relabelings
-across specifications; the t-tests and the Mann-Whitney test are the survey module's vectorised ones
-(:func:`integrating.survey.t_tests`, :func:`integrating.survey.rank_sum_tests`) applied to every
-specification at once. The patient-level mixed model is not part of the multiverse:
+across specifications; every test is a vectorised two-group test of :mod:`integrating.stats`
+(:func:`~integrating.stats.t_tests`, :func:`~integrating.stats.permutation_tests`,
+:func:`~integrating.stats.rank_sum_tests`) applied to every specification at once. The patient-level mixed model is not part of the multiverse:
 a fit takes seconds, so thousands of fits would take hours; notebook 04 reports it for the primary
 specification.
 
@@ -29,15 +29,13 @@ variance for a t-test) are kept, with empty results and the reason.
 
 from __future__ import annotations
 
-import itertools
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from . import segmentation, survey
+from . import segmentation, stats, survey
 from .contract import MIN_CLINICS_PER_GROUP, WAVES
 from .errors import AnalysisError
 
@@ -68,8 +66,6 @@ SUMMARY_COLUMNS = [
 ]
 ALL_ITEMS = "all items"
 NO_CLINIC = "none"
-#: Numbers held in memory at once by the relabeling products (bounds memory at any size).
-BLOCK_ELEMENTS = 1 << 22
 
 
 # ----------------------------------------------------------------------------------------------
@@ -237,78 +233,21 @@ def loo_clinics(change: np.ndarray, valid: np.ndarray, more: np.ndarray, max_cli
 # The tests, vectorised over specifications with the same group sizes
 
 
-def _relabelings(n: int, m: int, *, exact: bool, draws: int, seed: int):
-    """Indicator matrices (rows = relabelings, n columns) of the smaller group's positions, in chunks.
-
-    Exact: every m-subset of range(n) in :func:`itertools.combinations` order. Monte Carlo: ``draws``
-    uniform random m-subsets drawn exactly as :func:`integrating.survey.permutation_test` draws them
-    (same generator, keys and chunking), so a specification reproduces that test with the same seed.
-    """
-    if exact:
-        rows = max(1, survey.CHUNK_ELEMENTS // m)
-        combos = itertools.combinations(range(n), m)
-        while True:
-            idx = np.fromiter(itertools.chain.from_iterable(itertools.islice(combos, rows)), dtype=np.intp)
-            if idx.size == 0:
-                return
-            idx = idx.reshape(-1, m)
-            ind = np.zeros((idx.shape[0], n))
-            np.put_along_axis(ind, idx, 1.0, axis=1)
-            yield ind
-    else:
-        rng = np.random.default_rng(seed)
-        rows = max(1, survey.CHUNK_ELEMENTS // n)
-        done = 0
-        while done < draws:
-            r = min(rows, draws - done)
-            keys = rng.random((r, n))
-            idx = np.argpartition(keys, m - 1, axis=1)[:, :m]
-            ind = np.zeros((r, n))
-            np.put_along_axis(ind, idx, 1.0, axis=1)
-            yield ind
-            done += r
-
-
-def _row_blocks(n_rows: int, width: int):
-    step = max(1, BLOCK_ELEMENTS // max(width, 1))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(n_rows, start + step))
-
-
 def resampling_tests(packed: np.ndarray, k: int, *, max_exact: int = 100_000, draws: int = 2_000,
                      seed: int = 0) -> dict:
     """Permutation test of the difference in means and Mann-Whitney test of each row of ``packed``.
 
-    The permutation test's rows share their relabelings: all C(n, k) of them when at most
-    ``max_exact``, else ``draws`` random ones. The Mann-Whitney test is
-    :func:`integrating.survey.rank_sum_tests` on the rows (exact up to ``max_exact`` relabelings,
-    else the normal approximation). Returns arrays ``permutation`` and ``mann_whitney`` (two-sided p)
-    and the method names.
+    The permutation test is :func:`integrating.stats.permutation_tests`: the rows share their
+    relabelings, all C(n, k) of them when at most ``max_exact``, else ``draws`` random ones (the same
+    ones, for the same seed, as notebook 04's test). The Mann-Whitney test is
+    :func:`integrating.stats.rank_sum_tests` (exact up to ``max_exact`` relabelings, else the normal
+    approximation). Returns arrays ``permutation`` and ``mann_whitney`` (two-sided p) and the method names.
     """
-    s_rows, n = packed.shape
-    m = min(k, n - k)
-    small_is_more = m == k
-    count = math.comb(n, k)
-    exact = count <= max_exact
-    # Permutation test: as integrating.survey.permutation_test, for every row at once.
-    a = 1.0 / k + 1.0 / (n - k)
-    total = packed.sum(axis=1)
-    b = total / (n - k)
-    obs = np.abs(packed[:, :k].sum(axis=1) * a - b)
-    tol = survey.TIE_RTOL * a * np.abs(packed).max(axis=1) * n
-    extreme = np.zeros(s_rows, dtype=np.int64)
-    if not exact and draws < 1:
-        raise AnalysisError(f"multiverse_permutation_draws is {draws!r}; expected an integer >= 1")
-    for ind in _relabelings(n, m, exact=exact, draws=draws, seed=seed):
-        for rows in _row_blocks(s_rows, ind.shape[0]):
-            sums = ind @ packed[rows].T  # relabelings x rows
-            s = sums if small_is_more else total[rows] - sums
-            d = s * a - b[rows]
-            extreme[rows] += np.count_nonzero(np.abs(d) >= obs[rows] - tol[rows], axis=0)
-    p_perm = extreme / count if exact else (1.0 + extreme) / (1.0 + draws)
-    rank_sum = survey.rank_sum_tests(packed, k, max_exact=max_exact)
-    methods = ("exact" if exact else "monte_carlo", "exact" if rank_sum.exact else "asymptotic")
-    return {"permutation": np.minimum(p_perm, 1.0), "mann_whitney": rank_sum.p, "methods": methods}
+    perm = stats.permutation_tests(packed, k, max_exact=max_exact, draws=draws, seed=seed,
+                                   draws_key="multiverse_permutation_draws")
+    rank_sum = stats.rank_sum_tests(packed, k, max_exact=max_exact)
+    methods = ("exact" if perm.exact else "monte_carlo", "exact" if rank_sum.exact else "asymptotic")
+    return {"permutation": perm.p, "mann_whitney": rank_sum.p, "methods": methods}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -412,7 +351,7 @@ def multiverse(clinics: pd.DataFrame, implementation_log: pd.DataFrame, response
             for t in TESTS:
                 reason[t][idx] = why
             continue
-        tt = survey.t_tests(packed, k, confidence)
+        tt = stats.t_tests(packed, k, confidence)
         estimate[idx] = tt["difference"]
         for t, key in (("student_t", "student"), ("welch_t", "welch")):
             p, lo, hi = tt[key].p, tt[key].ci_low, tt[key].ci_high

@@ -23,7 +23,7 @@ variance above) and the pooled within-cell sum of squares (var_residual x chi-sq
 responses are normal, at a cost independent of the number of respondents.
 
 **Analyses of each replicate.** (1) The primary test: two-sided Student t-test of clinic-level
-change (:func:`integrating.survey.t_tests`, the survey analysis's own test). (2) The mixed model
+change (:func:`integrating.stats.t_tests`, the survey analysis's own test). (2) The mixed model
 ``composite ~ wave * group + (1 | clinic)`` (REML, Wald z of the interaction, two-sided), in closed
 form: with balanced data its REML estimates are the ANOVA estimators of the two strata (truncated at
 the boundary var_clinic = 0), the interaction estimate is the difference in mean change, and its SE is
@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import survey
+from . import stats
 from .contract import MIN_CLINICS_PER_GROUP
 from .errors import AnalysisError
 
@@ -242,7 +242,7 @@ def simulate(design: Design, *, seed: int, start: int, stop: int, alpha: float =
         d = draw(design, seed, block, last - block * BLOCK)
         sl = slice(first - block * BLOCK, last - block * BLOCK)
         pre, post, ss_w = d["pre"][sl], d["post"][sl], d["ss_within"][sl]
-        p_t = survey.t_tests(post - pre, design.n_more)["student"].p
+        p_t = stats.t_tests(post - pre, design.n_more)["student"].p
         mixed = balanced_mixed_interaction(pre, post, ss_w, design.n_more, design.respondents)
         rows.append({"design": design.key(), "block": block, "first": first, "last": last - 1,
                      "replicates": last - first,

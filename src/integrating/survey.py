@@ -7,35 +7,29 @@ analysis can call it many times in-process:
    items turned round), or excluded when fewer than ``min_answered`` of those items are answered.
 2. :func:`clinic_change`: each clinic's mean composite per wave and its change (post - pre); clinics
    without valid responses in both waves, or without a group, are excluded and listed with the reason.
-3. The comparisons of clinic-level change, "more" versus "less": :func:`student_t` (primary),
-   :func:`welch_t`, :func:`permutation_exact`, :func:`mann_whitney`, :func:`hedges_g`,
-   :func:`mixed_anova_interaction` (clinic x wave means) and :func:`mixedlm_interaction`
-   (patient-level mixed model); :func:`survey_effects` gathers them in ``survey_effects.csv``.
+3. The comparisons of clinic-level change, "more" versus "less": the two-group tests of
+   :mod:`integrating.stats` (Student t, primary; Welch t; permutation; Mann-Whitney; Hedges g), and
+   the survey's own models :func:`mixed_anova_interaction` (clinic x wave means) and
+   :func:`mixedlm_interaction` (patient-level mixed model); :func:`survey_effects` gathers them in
+   ``survey_effects.csv``.
 
-The clinic-level functions take a vector of changes and a vector of group labels and return an
-:class:`Effect` (a named tuple, no pandas), so that they stay cheap. Degenerate inputs raise
-:class:`~integrating.errors.AnalysisError` naming what is wrong; docs/methods-survey.md lists which.
-
-The two-group statistics that other modules share are defined here once, vectorised over many
-comparisons of the same group sizes (each row of a matrix is one comparison, its first ``k`` values
-'more'): :func:`t_tests` (Student and Welch; also the power simulation and the multiverse),
-:func:`rank_sum_tests` (Wilcoxon-Mann-Whitney; also the mechanism comparison and the multiverse) and
-:func:`hedges_g_values` (also the mechanism comparison).
+Degenerate inputs raise :class:`~integrating.errors.AnalysisError` naming what is wrong;
+docs/methods-survey.md lists which.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .contract import GROUPS, MIN_CLINICS_PER_GROUP, WAVES
+from . import stats
+from .contract import GROUPS, WAVES
 from .errors import AnalysisError
+from .stats import Effect, check_variance, confidence_text, split_groups
 
 ANALYSES = (
     "student_t",
@@ -62,26 +56,6 @@ CLINIC_CHANGE_COLUMNS = ["clinic_id", "group", "n_pre", "n_post", "mean_pre", "m
 GROUP_CHANGE_COLUMNS = ["group", "n_clinics", "mean_change", "ci_low", "ci_high", "sd_change"]
 EXCLUSION_COLUMNS = ["unit", "clinic_id", "wave", "n_responses", "reason"]
 SCORED_COLUMNS = ["response_id", "clinic_id", "wave", "n_answered", "composite", "included"]
-
-#: Elements (indices or random keys) held in memory at once by the permutation test.
-CHUNK_ELEMENTS = 1 << 21
-#: Two relabelings whose differences agree within this share of the data's scale count as tied.
-TIE_RTOL = 1e-11
-
-
-class Effect(NamedTuple):
-    """One row of ``survey_effects.csv``. Cells an analysis does not define are NaN (written empty)."""
-
-    analysis: str
-    estimate: float
-    statistic: float
-    df: float
-    p_value: float
-    ci_low: float
-    ci_high: float
-    n_more: int
-    n_less: int
-    test: str
 
 
 # ----------------------------------------------------------------------------------------------
@@ -225,388 +199,19 @@ def clinic_change(scored: pd.DataFrame, groups, *, min_answered: float | None = 
 
 def group_change(table: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     """``survey_group_change.csv``: per group, number of clinics, mean change, its t-based CI and SD."""
-    from scipy import stats
+    from scipy import stats as sps
 
     change = table["change"].to_numpy(dtype="float64")
     labels = table["group"].to_numpy()
-    _check_counts(labels)
+    stats.check_counts(labels)
     rows = []
     for g in sorted(GROUPS):
         x = change[labels == g]
         m, sd = float(x.mean()), float(x.std(ddof=1))
-        half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
+        half = float(sps.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
         rows.append((g, x.size, m, m - half, m + half, sd))
     return pd.DataFrame(rows, columns=GROUP_CHANGE_COLUMNS)
 
-
-# ----------------------------------------------------------------------------------------------
-# Shared two-group statistics, vectorised: each row of ``packed`` is one comparison whose first
-# ``k`` values are 'more' and the others 'less' (all rows with the same group sizes)
-
-
-class TTest(NamedTuple):
-    """A t-test of every row: t, degrees of freedom, two-sided p and the CI of the difference in means."""
-
-    statistic: np.ndarray
-    df: np.ndarray
-    p: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-
-
-class RankSum(NamedTuple):
-    """A Wilcoxon-Mann-Whitney test of every row: U of 'more', two-sided p, whether p is exact, and
-    the number of relabelings C(n, k)."""
-
-    u: np.ndarray
-    p: np.ndarray
-    exact: bool
-    n_relabelings: int
-
-
-def _rows(packed, k: int) -> np.ndarray:
-    values = np.asarray(packed, dtype="float64")
-    if values.ndim == 1:
-        values = values[None, :]
-    if values.ndim != 2 or not 0 < k < values.shape[1]:
-        raise AnalysisError(f"{k} 'more' value(s) in rows of {values.shape[-1]}; expected both groups non-empty")
-    return values
-
-
-def t_tests(packed, k: int, confidence: float = 0.95) -> dict:
-    """Two-sided two-sample Student (pooled variance) and Welch t-tests of every row of ``packed``.
-
-    Returns ``difference`` (mean more - mean less), ``zero_variance`` (no variance within either group,
-    judged as :func:`student_t` judges it; the t-tests of those rows are undefined) and, under
-    ``student`` and ``welch``, a :class:`TTest` with the ``confidence`` CI of the difference. Row by
-    row the same numbers as ``scipy.stats.ttest_ind``.
-    """
-    from scipy import special
-
-    packed = _rows(packed, k)
-    x, y = packed[:, :k], packed[:, k:]
-    n1, n2 = k, packed.shape[1] - k
-    mx, my = x.mean(axis=1), y.mean(axis=1)
-    diff = mx - my
-    ssx = ((x - mx[:, None]) ** 2).sum(axis=1)
-    ssy = ((y - my[:, None]) ** 2).sum(axis=1)
-    scale = np.maximum(np.abs(packed).max(axis=1), 1.0)
-    zero = (np.ptp(x, axis=1) <= 1e-12 * scale) & (np.ptp(y, axis=1) <= 1e-12 * scale)
-    q = 0.5 + confidence / 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        df = np.full(diff.shape, float(n1 + n2 - 2))
-        se = np.sqrt((ssx + ssy) / df * (1.0 / n1 + 1.0 / n2))
-        vx, vy = ssx / (n1 - 1) / n1, ssy / (n2 - 1) / n2
-        se_w = np.sqrt(vx + vy)
-        df_w = (vx + vy) ** 2 / (vx**2 / (n1 - 1) + vy**2 / (n2 - 1))
-        out = {"difference": diff, "zero_variance": zero}
-        for name, s, d in (("student", se, df), ("welch", se_w, df_w)):
-            t = diff / s
-            p = np.minimum(2.0 * special.stdtr(d, -np.abs(t)), 1.0)
-            half = special.stdtrit(d, q) * s
-            out[name] = TTest(t, d, p, diff - half, diff + half)
-    return out
-
-
-def _rank_sum_counts(doubled_ranks: np.ndarray, k: int, dtype) -> np.ndarray:
-    """Number of the k-subsets of the pooled values with each sum 0, 1, ... of doubled mid-ranks."""
-    top = int(np.sort(doubled_ranks)[-k:].sum())
-    counts = np.zeros((k + 1, top + 1), dtype=dtype)
-    counts[0, 0] = 1
-    for r in doubled_ranks.tolist():  # each value joins the subsets counted so far, at most once
-        counts[1:, r:] += counts[:-1, : top + 1 - r].copy()
-    return counts[k]
-
-
-def rank_sum_tests(packed, k: int, *, max_exact: int = 1_000_000) -> RankSum:
-    """Two-sided Wilcoxon-Mann-Whitney test of every row of ``packed``, on mid-ranks.
-
-    Exact when the number of relabelings C(n, k) is at most ``max_exact``: the permutation
-    distribution of the 'more' rank sum over all relabelings (mid-ranks for ties; without ties this is
-    the exact null distribution of U), counted rather than enumerated, once per pattern of ties. Beyond
-    that, the normal approximation with tie and continuity corrections (``scipy.stats.mannwhitneyu``).
-    Two-sided p = twice the smaller one-sided p, at most 1 (scipy's convention); a row with one value
-    throughout has p = 1.
-    """
-    from scipy import stats
-
-    packed = _rows(packed, k)
-    rows, n = packed.shape
-    ranks = stats.rankdata(packed, axis=1)
-    u = ranks[:, :k].sum(axis=1) - k * (k + 1) / 2
-    count = math.comb(n, k)
-    exact = count <= max_exact
-    if rows == 0:
-        return RankSum(u, np.zeros(0), exact, count)
-    if exact:
-        doubled = np.rint(2 * ranks).astype(np.int64)  # mid-ranks are multiples of 1/2
-        observed = doubled[:, :k].sum(axis=1)
-        patterns, which = np.unique(np.sort(doubled, axis=1), axis=0, return_inverse=True)
-        which = which.reshape(-1)
-        dtype = np.int64 if count < 2**62 else np.float64
-        p = np.empty(rows)
-        for j, pattern in enumerate(patterns):
-            at_most = np.cumsum(_rank_sum_counts(pattern, k, dtype))  # relabelings with sum <= s
-            sel = which == j
-            s = observed[sel]
-            lower, upper = at_most[s], count - at_most[s - 1]  # P(sum <= s), P(sum >= s), times count
-            p[sel] = 2.0 * np.minimum(lower, upper) / count
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            res = stats.mannwhitneyu(packed[:, :k], packed[:, k:], axis=1, method="asymptotic",
-                                     use_continuity=True, alternative="two-sided")
-        p = np.asarray(res.pvalue, dtype="float64").reshape(rows)
-    constant = np.ptp(packed, axis=1) == 0
-    return RankSum(u, np.where(constant, 1.0, np.minimum(p, 1.0)), exact, count)
-
-
-def hedges_g_values(packed, k: int) -> np.ndarray:
-    """Hedges g of every row: (mean more - mean less) / pooled SD x (1 - 3 / (4 (n1 + n2) - 9)).
-
-    The same number as ``pingouin.compute_effsize(..., eftype="hedges")``. When neither group varies
-    at all, g is 0 if the groups are equal and +/-inf otherwise.
-    """
-    packed = _rows(packed, k)
-    x, y = packed[:, :k], packed[:, k:]
-    n1, n2 = k, packed.shape[1] - k
-    diff = x.mean(axis=1) - y.mean(axis=1)
-    pooled = np.sqrt(((n1 - 1) * x.var(axis=1, ddof=1) + (n2 - 1) * y.var(axis=1, ddof=1)) / (n1 + n2 - 2))
-    constant = (np.ptp(x, axis=1) == 0) & (np.ptp(y, axis=1) == 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = diff / pooled
-    if constant.any():
-        exact_diff = x[:, 0] - y[:, 0]
-        d = np.where(constant, np.where(exact_diff == 0, 0.0, np.copysign(np.inf, exact_diff)), d)
-    return d * (1 - 3 / (4 * (n1 + n2) - 9))
-
-
-# ----------------------------------------------------------------------------------------------
-# Clinic-level comparisons (cheap: numpy in, named tuple out)
-
-
-def _count_text(count: int) -> str:
-    if count < 10**12:
-        return str(count)
-    digits = str(count)  # exact integer, possibly beyond float range
-    return f"about {digits[0]}.{digits[1:3]}e{len(digits) - 1}"
-
-
-def _pct(confidence: float) -> str:
-    return f"{confidence * 100:g}%"
-
-
-def _check_counts(labels) -> None:
-    n_more = int(np.sum(labels == "more"))
-    n_less = int(np.sum(labels == "less"))
-    if n_more == 0 or n_less == 0:
-        only = "more" if n_less == 0 else "less"
-        raise AnalysisError(
-            f"all {n_more + n_less} clinic(s) with survey change are in group '{only}'; comparing groups "
-            f"needs at least {MIN_CLINICS_PER_GROUP} clinics in each of 'more' and 'less'"
-        )
-    for g, k in (("more", n_more), ("less", n_less)):
-        if k < MIN_CLINICS_PER_GROUP:
-            raise AnalysisError(
-                f"group '{g}' has {k} clinic with survey change; a two-group comparison needs at least "
-                f"{MIN_CLINICS_PER_GROUP} per group"
-            )
-
-
-def split_groups(change, groups) -> tuple[np.ndarray, np.ndarray]:
-    """Clinic-level changes of 'more' and 'less' as float arrays, after checking them.
-
-    ``groups`` holds 'more'/'less' labels, or booleans (True = 'more').
-    """
-    x = np.asarray(change, dtype="float64")
-    g = np.asarray(groups)
-    if x.ndim != 1 or g.shape != x.shape:
-        raise AnalysisError(f"{x.size} change value(s) but {g.size} group label(s); expected one label per clinic")
-    if g.dtype == bool:
-        g = np.where(g, "more", "less")
-    bad = ~np.isin(g, GROUPS)
-    if bad.any():
-        raise AnalysisError(f"group label(s) {sorted(map(str, set(g[bad])))}; expected 'more' or 'less'")
-    if not np.isfinite(x).all():
-        raise AnalysisError("clinic-level change has missing or infinite values; expected one finite change per clinic")
-    _check_counts(g)
-    return x[g == "more"], x[g == "less"]
-
-
-def _check_variance(x: np.ndarray, y: np.ndarray) -> None:
-    scale = max(float(np.abs(np.r_[x, y]).max()), 1.0)
-    if np.ptp(x) <= 1e-12 * scale and np.ptp(y) <= 1e-12 * scale:
-        raise AnalysisError(
-            "clinic-level changes have zero variance within both groups (every clinic of a group changed by "
-            "the same amount); t-tests and standardised differences are undefined"
-        )
-
-
-def _t_effect(analysis: str, change, groups, confidence: float, equal_var: bool) -> Effect:
-    from scipy import stats
-
-    x, y = split_groups(change, groups)
-    _check_variance(x, y)
-    with warnings.catch_warnings():
-        # scipy warns when one group's changes are identical; the pooled test is still well defined.
-        warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
-        res = stats.ttest_ind(x, y, equal_var=equal_var, alternative="two-sided")
-    ci = res.confidence_interval(confidence_level=confidence)
-    name = ("two-sample Student t-test (equal variances), two-sided" if equal_var
-            else "two-sample Welch t-test (unequal variances, Welch-Satterthwaite df), two-sided")
-    return Effect(analysis, float(x.mean() - y.mean()), float(res.statistic), float(res.df), float(res.pvalue),
-                  float(ci.low), float(ci.high), x.size, y.size,
-                  f"{name}; estimate = mean change more - less; {_pct(confidence)} CI")
-
-
-def student_t(change, groups, *, confidence: float = 0.95) -> Effect:
-    """Primary test: two-sided two-sample Student t-test (pooled variance) of clinic-level change."""
-    return _t_effect("student_t", change, groups, confidence, equal_var=True)
-
-
-def welch_t(change, groups, *, confidence: float = 0.95) -> Effect:
-    """Two-sided two-sample Welch t-test (unequal variances) of clinic-level change."""
-    return _t_effect("welch_t", change, groups, confidence, equal_var=False)
-
-
-@dataclass(frozen=True)
-class PermutationResult:
-    """Difference in mean change (more - less) and its two-sided permutation p-value."""
-
-    difference: float
-    p_value: float
-    exact: bool
-    n_relabelings: int  # all relabelings with the observed group sizes
-    n_evaluated: int  # relabelings enumerated (exact) or drawn (Monte Carlo)
-    n_extreme: int  # of those, how many give |difference| >= |observed|
-    seed: int | None
-    distribution: np.ndarray | None = None  # the differences, when asked for
-
-    @property
-    def test(self) -> str:
-        if self.exact:
-            return (f"exact permutation test of the difference in mean change, two-sided (|difference| >= "
-                    f"observed), all {_count_text(self.n_relabelings)} relabelings")
-        return (f"Monte Carlo permutation test of the difference in mean change, two-sided (|difference| >= "
-                f"observed), {self.n_evaluated} random relabelings (seed {self.seed}) of "
-                f"{_count_text(self.n_relabelings)}; p = (1 + extreme) / (1 + draws)")
-
-
-def permutation_test(change, groups, *, max_exact: int = 1_000_000, draws: int = 100_000, seed: int = 0,
-                     return_distribution: bool = False) -> PermutationResult:
-    """Two-sided permutation test of the difference in mean change, vectorised over relabelings.
-
-    Exact over all C(n, n_more) relabelings when that count is at most ``max_exact``; otherwise
-    Monte Carlo with ``draws`` random relabelings from ``numpy.random.default_rng(seed)``. Relabelings
-    are processed in chunks of about :data:`CHUNK_ELEMENTS` numbers, which bounds memory.
-    """
-    x, y = split_groups(change, groups)
-    values = np.r_[x, y]
-    n, k = values.size, x.size
-    # Difference for a relabeling whose 'more' sum is S: S * (1/k + 1/(n-k)) - total / (n-k).
-    a, b = 1.0 / k + 1.0 / (n - k), values.sum() / (n - k)
-    observed = float(x.mean() - y.mean())
-    obs_lin = abs(x.sum() * a - b)
-    tol = TIE_RTOL * a * float(np.abs(values).max()) * n
-    # Enumerate the smaller side: m labels per relabeling.
-    m = min(k, n - k)
-    small_is_more = m == k
-    total = float(values.sum())
-    count = math.comb(n, k)
-    exact = count <= max_exact
-    sums_list = []
-    n_extreme = 0
-    if exact:
-        rows = max(1, CHUNK_ELEMENTS // m)
-        combos = itertools.combinations(range(n), m)
-        while True:
-            idx = np.fromiter(itertools.chain.from_iterable(itertools.islice(combos, rows)), dtype=np.intp)
-            if idx.size == 0:
-                break
-            s = values[idx.reshape(-1, m)].sum(axis=1)
-            s = s if small_is_more else total - s
-            d = s * a - b
-            n_extreme += int(np.count_nonzero(np.abs(d) >= obs_lin - tol))
-            if return_distribution:
-                sums_list.append(d)
-        n_evaluated = count
-        p = n_extreme / count
-    else:
-        if draws < 1:
-            raise AnalysisError(f"permutation_draws is {draws!r}; expected an integer >= 1")
-        rng = np.random.default_rng(seed)
-        rows = max(1, CHUNK_ELEMENTS // n)
-        done = 0
-        while done < draws:
-            r = min(rows, draws - done)
-            keys = rng.random((r, n))
-            idx = np.argpartition(keys, m - 1, axis=1)[:, :m]  # a uniform random m-subset per row
-            s = values[idx].sum(axis=1)
-            s = s if small_is_more else total - s
-            d = s * a - b
-            n_extreme += int(np.count_nonzero(np.abs(d) >= obs_lin - tol))
-            if return_distribution:
-                sums_list.append(d)
-            done += r
-        n_evaluated = draws
-        p = (1 + n_extreme) / (1 + draws)
-    distribution = np.concatenate(sums_list) if return_distribution else None
-    return PermutationResult(observed, float(min(p, 1.0)), exact, count, n_evaluated, n_extreme,
-                             None if exact else seed, distribution)
-
-
-def permutation_exact(change, groups, *, max_exact: int = 1_000_000, draws: int = 100_000,
-                      seed: int = 0) -> Effect:
-    """The ``permutation_exact`` row: estimate and statistic are the observed difference in mean change."""
-    res = permutation_test(change, groups, max_exact=max_exact, draws=draws, seed=seed)
-    x, y = split_groups(change, groups)
-    return Effect("permutation_exact", res.difference, res.difference, np.nan, res.p_value, np.nan, np.nan,
-                  x.size, y.size, res.test + "; statistic = difference in mean change more - less")
-
-
-def hodges_lehmann(x: np.ndarray, y: np.ndarray) -> float:
-    """Hodges-Lehmann shift: median of all pairwise differences x_i - y_j."""
-    return float(np.median(np.subtract.outer(np.asarray(x, float), np.asarray(y, float))))
-
-
-def mann_whitney(change, groups, *, max_exact: int = 1_000_000) -> Effect:
-    """Two-sided Mann-Whitney U test of clinic-level change (:func:`rank_sum_tests`); estimate =
-    Hodges-Lehmann shift.
-
-    Exact when C(n, n_more) <= ``max_exact``: the exact null distribution of U without ties, the exact
-    permutation distribution of U (mid-ranks) with ties; the normal approximation with tie and
-    continuity corrections beyond. Two-sided p = twice the smaller one-sided p (at most 1).
-    """
-    x, y = split_groups(change, groups)
-    n = x.size + y.size
-    res = rank_sum_tests(np.r_[x, y], x.size, max_exact=max_exact)
-    count = res.n_relabelings
-    ties = np.unique(np.r_[x, y]).size < n
-    if res.exact and not ties:
-        how = "exact null distribution of U"
-    elif res.exact:
-        how = f"exact permutation distribution of U with mid-ranks for ties (all {count} relabelings)"
-    else:
-        how = (f"normal approximation with tie and continuity corrections ({_count_text(count)} relabelings exceed "
-               f"permutation_max_exact)")
-    return Effect("mann_whitney", hodges_lehmann(x, y), float(res.u[0]), np.nan, float(res.p[0]),
-                  np.nan, np.nan, x.size, y.size,
-                  f"Mann-Whitney U test, {how}, two-sided; statistic = U of 'more'; "
-                  "estimate = Hodges-Lehmann shift more - less")
-
-
-def hedges_g(change, groups, *, confidence: float = 0.95) -> Effect:
-    """Hedges g of clinic-level change, more - less (:func:`hedges_g_values`), with pingouin's t-based CI."""
-    import pingouin as pg
-
-    x, y = split_groups(change, groups)
-    _check_variance(x, y)
-    g = float(hedges_g_values(np.r_[x, y], x.size)[0])
-    ci = pg.compute_esci(stat=g, nx=x.size, ny=y.size, eftype="hedges", confidence=float(confidence), decimals=15)
-    return Effect("hedges_g", g, np.nan, float(x.size + y.size - 2), np.nan, float(ci[0]), float(ci[1]),
-                  x.size, y.size,
-                  f"Hedges g of clinic-level change, more - less (pooled SD, small-sample corrected); "
-                  f"{_pct(confidence)} CI g +/- t(df) * sqrt((n1 + n2) / (n1 n2) + g^2 / (2 (n1 + n2))) "
-                  "(pingouin.compute_esci)")
 
 
 def _long_means(table: pd.DataFrame) -> pd.DataFrame:
@@ -628,16 +233,16 @@ def mixed_anova_interaction(table: pd.DataFrame, *, confidence: float = 0.95) ->
     and its CI inverts the F test: contrast +/- t(df) * |contrast| / sqrt(F).
     """
     import pingouin as pg
-    from scipy import stats
+    from scipy import stats as sps
 
     x, y = split_groups(table["change"].to_numpy(dtype="float64"), table["group"].to_numpy())
-    _check_variance(x, y)
+    check_variance(x, y)
     aov = pg.mixed_anova(data=_long_means(table), dv="mean", within="wave", subject="clinic_id", between="group")
     row = aov.loc[aov["Source"].eq("Interaction")].iloc[0]
     f, df1, df2, p = float(row["F"]), int(row["DF1"]), int(row["DF2"]), float(row["p_unc"])
     estimate = float(x.mean() - y.mean())
     if f > 0:
-        half = float(stats.t.ppf(0.5 + confidence / 2, df2)) * abs(estimate) / math.sqrt(f)
+        half = float(sps.t.ppf(0.5 + confidence / 2, df2)) * abs(estimate) / math.sqrt(f)
         lo, hi, note = estimate - half, estimate + half, ""
     else:
         lo = hi = np.nan
@@ -645,7 +250,7 @@ def mixed_anova_interaction(table: pd.DataFrame, *, confidence: float = 0.95) ->
     return Effect("mixed_anova_interaction", estimate, f, float(df2), p, lo, hi, x.size, y.size,
                   f"mixed ANOVA on clinic x wave means (pingouin.mixed_anova, clinic as subject), group x wave "
                   f"interaction F({df1}, {df2}); estimate = interaction contrast (difference in mean change); "
-                  f"{_pct(confidence)} CI from inverting the F test{note}")
+                  f"{confidence_text(confidence)} CI from inverting the F test{note}")
 
 
 #: Optimisers tried for the mixed model; the fit with the highest (REML) log-likelihood is kept.
@@ -713,7 +318,7 @@ def mixedlm_interaction(scored: pd.DataFrame, table: pd.DataFrame, *, confidence
     return Effect("mixedlm_interaction", estimate, z, np.nan, p, lo, hi, x.size, y.size,
                   f"linear mixed model composite ~ wave * group + (1 | clinic), REML (statsmodels MixedLM), "
                   f"{len(data)} responses; Wald z of the wave x group interaction, two-sided; "
-                  f"{_pct(confidence)} Wald CI{note}")
+                  f"{confidence_text(confidence)} Wald CI{note}")
 
 
 def survey_effects(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95,
@@ -722,15 +327,15 @@ def survey_effects(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: flo
     change = table["change"].to_numpy(dtype="float64")
     labels = table["group"].to_numpy()
     x, y = split_groups(change, labels)
-    _check_variance(x, y)
+    check_variance(x, y)
     rows = [
-        student_t(change, labels, confidence=confidence),
-        welch_t(change, labels, confidence=confidence),
-        permutation_exact(change, labels, max_exact=max_exact, draws=draws, seed=seed),
-        mann_whitney(change, labels, max_exact=max_exact),
+        stats.student_t(change, labels, confidence=confidence),
+        stats.welch_t(change, labels, confidence=confidence),
+        stats.permutation_exact(change, labels, max_exact=max_exact, draws=draws, seed=seed),
+        stats.mann_whitney(change, labels, max_exact=max_exact),
         mixed_anova_interaction(table, confidence=confidence),
         mixedlm_interaction(scored, table, confidence=confidence),
-        hedges_g(change, labels, confidence=confidence),
+        stats.hedges_g(change, labels, confidence=confidence),
     ]
     out = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
     return out.astype({"n_more": "int64", "n_less": "int64"})
@@ -762,8 +367,8 @@ def analyse(responses: pd.DataFrame, items: pd.DataFrame, groups, *, min_answere
 
 def published_rounding(effects: pd.DataFrame, group_change_table: pd.DataFrame) -> dict:
     """The three numbers the paper reports, rounded as it reports them (2 decimals, half away from zero,
-    as the claims check rounds: :func:`integrating.claims.round_half_away`)."""
-    from .claims import round_half_away  # imported here: the power shards use this module but not the claims
+    as the claims check rounds: :func:`integrating.rounding.round_half_away`)."""
+    from .rounding import round_half_away
 
     means = group_change_table.set_index("group")["mean_change"]
     p = float(effects.set_index("analysis").loc["student_t", "p_value"])
@@ -777,12 +382,12 @@ def published_rounding(effects: pd.DataFrame, group_change_table: pd.DataFrame) 
 
 
 def _t_ci(values: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    from scipy import stats
+    from scipy import stats as sps
 
     m = float(values.mean())
     if values.size < 2:
         return m, np.nan, np.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1)) * float(values.std(ddof=1)) / math.sqrt(values.size)
+    half = float(sps.t.ppf(0.5 + confidence / 2, values.size - 1)) * float(values.std(ddof=1)) / math.sqrt(values.size)
     return m, m - half, m + half
 
 
@@ -875,7 +480,7 @@ def permutation_data(change, groups, *, max_exact: int = 1_000_000, draws: int =
 
     Columns: bin_low, bin_high, count, share (of relabelings), observed, p_value (the last two are
     the same on every row)."""
-    res = permutation_test(change, groups, max_exact=max_exact, draws=draws, seed=seed, return_distribution=True)
+    res = stats.permutation_test(change, groups, max_exact=max_exact, draws=draws, seed=seed, return_distribution=True)
     d = res.distribution
     lim = max(float(np.abs(d).max()), abs(res.difference)) * 1.02 or 1.0
     counts, edges = np.histogram(d, bins=bins, range=(-lim, lim))

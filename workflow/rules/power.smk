@@ -25,7 +25,7 @@ try:
 except _power.AnalysisError as _power_error:
     POWER_SHARDS, POWER_GRID_ERROR = {}, str(_power_error)
 # Package modules the shards and the merge use: editing one reruns what depends on it.
-POWER_SHARD_CODE = [str(POWER_SRC / f"{m}.py") for m in ("__init__", "power", "survey", "contract", "errors", "io")]
+POWER_SHARD_CODE = [str(POWER_SRC / f"{m}.py") for m in ("__init__", "power", "stats", "contract", "errors", "io")]
 POWER_MERGE_CODE = POWER_SHARD_CODE + [str(POWER_SRC / f"{m}.py") for m in ("paths", "plotting", "provenance")]
 # Progress: each shard prints the shards of the grid done and the time left at this run's pace.
 _power_os.environ[_power.PROGRESS_ENV] = _power_json.dumps({"start": _power_time.time(), "config": POWER_CONFIG})

@@ -33,7 +33,7 @@ rule case_segmentation:
     priority: 10
     input:
         notebook=NOTEBOOKS / "02_case_segmentation.ipynb",
-        code=package("segmentation", "mechanisms", "survey"),
+        code=package("segmentation", "mechanisms", "stats", "survey"),
         valid=rules.validate.output,
     output:
         f"{PROV}/02_case_segmentation.json",
@@ -57,7 +57,7 @@ rule survey_effect:
     priority: 10
     input:
         notebook=NOTEBOOKS / "04_survey_effect.ipynb",
-        code=package("survey", "claims"),
+        code=package("survey", "stats", "rounding"),
         valid=rules.validate.output,
         segments=rules.case_segmentation.output,
     output:
@@ -100,7 +100,7 @@ rule conceptual_model:
 rule claims_check:
     input:
         notebook=NOTEBOOKS / "05_claims_check.ipynb",
-        code=package("claims"),
+        code=package("claims", "rounding"),
         claims=SRC / "claims.yaml",
         valid=rules.validate.output,
         inventory=rules.data_inventory.output,
@@ -121,7 +121,7 @@ rule claims_check:
 rule robustness:
     input:
         notebook=NOTEBOOKS / "06_robustness.ipynb",
-        code=package("multiverse", "segmentation", "survey"),
+        code=package("multiverse", "segmentation", "stats", "survey"),
         valid=rules.validate.output,
     output:
         f"{PROV}/06_robustness.json",
