@@ -10,8 +10,10 @@ analysis can call it many times in-process:
 3. The comparisons of clinic-level change, "more" versus "less": the two-group tests of
    :mod:`integrating.stats` (Student t, primary; Welch t; permutation; Mann-Whitney; Hedges g), and
    the survey's own models :func:`mixed_anova_interaction` (clinic x wave means) and
-   :func:`mixedlm_interaction` (patient-level mixed model); :func:`survey_effects` gathers them in
-   ``survey_effects.csv``.
+   :func:`mixedlm_interaction` (patient-level mixed model with clinic and clinic x wave random
+   intercepts); :func:`survey_effects` gathers them in ``survey_effects.csv``, with one more row,
+   :func:`mixedlm_random_intercept_only`, labelled as ignoring clinic-level change (a pitfall shown,
+   not an alternative analysis).
 
 Degenerate inputs raise :class:`~integrating.errors.AnalysisError` naming what is wrong;
 docs/methods-survey.md lists which.
@@ -39,15 +41,19 @@ ANALYSES = (
     "mixed_anova_interaction",
     "mixedlm_interaction",
     "hedges_g",
+    "mixedlm_random_intercept_only",
 )
+#: Rows shown only to illustrate a pitfall: never in the forest plot or offered as an alternative.
+PITFALL_ANALYSES = ("mixedlm_random_intercept_only",)
 ANALYSIS_LABELS = {
     "student_t": "Student t (primary)",
     "welch_t": "Welch t",
     "permutation_exact": "Permutation test",
     "mann_whitney": "Mann-Whitney U (Hodges-Lehmann shift)",
     "mixed_anova_interaction": "Mixed ANOVA, group x wave",
-    "mixedlm_interaction": "Mixed model, group x wave",
+    "mixedlm_interaction": "Mixed model, group x wave (clinic x wave random intercepts)",
     "hedges_g": "Hedges g",
+    "mixedlm_random_intercept_only": "Mixed model, clinic intercept only (ignores clinic-level change)",
 }
 EFFECT_COLUMNS = [
     "analysis", "estimate", "statistic", "df", "p_value", "ci_low", "ci_high", "n_more", "n_less", "test",
@@ -253,10 +259,15 @@ def mixed_anova_interaction(table: pd.DataFrame, *, confidence: float = 0.95) ->
                   f"{confidence_text(confidence)} CI from inverting the F test{note}")
 
 
-#: Optimisers tried for the mixed model; the fit with the highest (REML) log-likelihood is kept.
-#: statsmodels' default gradient optimisers can stop short of the maximum when the random-intercept
-#: variance is small, so two derivative-free ones are compared instead.
-MIXEDLM_METHODS = ("powell", "nm")
+#: Optimisers tried for the clinic x wave mixed model; the fit with the highest REML log-likelihood is
+#: kept. Any one of them can stop at a worse optimum (L-BFGS does on a synthetic test study, Powell
+#: stops short near a zero variance), so three are compared.
+MIXEDLM_METHODS = ("lbfgs", "powell", "nm")
+#: Optimisers of the random-intercept-only model (derivative-free; gradient ones can stop short of the
+#: maximum when the random-intercept variance is small).
+RANDOM_INTERCEPT_METHODS = ("powell", "nm")
+#: The interaction coefficient: difference in mean change, more - less (reference levels pre, less).
+TERM = "wave[post]:group[more]"
 
 
 @dataclass(frozen=True)
@@ -266,18 +277,23 @@ class MixedFit:
     warnings: tuple[str, ...]  # first lines of the warnings statsmodels raised for the kept fit
 
 
-def random_intercept_fit(endog, exog: pd.DataFrame, groups, *, reml: bool = True,
-                         methods: tuple[str, ...] = MIXEDLM_METHODS) -> MixedFit:
-    """statsmodels MixedLM with a random intercept per group, fitted with each optimiser of ``methods``;
-    the converged fit with the highest log-likelihood is kept (the first one on a tie)."""
+def mixed_fit(endog, exog: pd.DataFrame, groups, *, exog_re=None, exog_vc=None, reml: bool = True,
+              methods: tuple[str, ...] = MIXEDLM_METHODS) -> MixedFit:
+    """statsmodels MixedLM (random effects ``exog_re`` per group, a random intercept by default, and the
+    variance components ``exog_vc``), fitted with each optimiser of ``methods``; the converged fit with
+    the highest log-likelihood is kept (the first one on a tie)."""
     from statsmodels.regression.mixed_linear_model import MixedLM
 
-    model = MixedLM(np.asarray(endog, dtype="float64"), exog, groups=np.asarray(groups))
+    model = MixedLM(np.asarray(endog, dtype="float64"), exog, groups=np.asarray(groups), exog_re=exog_re,
+                    exog_vc=exog_vc)
     best = None
     for method in methods:
         with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
             warnings.simplefilter("always")
-            result = model.fit(reml=reml, method=method)
+            try:
+                result = model.fit(reml=reml, method=method)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
         if not (result.converged and np.isfinite(result.llf)):
             continue
         if best is None or result.llf > best.result.llf + 1e-9 * abs(best.result.llf):
@@ -288,37 +304,155 @@ def random_intercept_fit(endog, exog: pd.DataFrame, groups, *, reml: bool = True
     return best
 
 
-def mixedlm_interaction(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95) -> Effect:
-    """Patient-level linear mixed model ``composite ~ wave * group + (1 | clinic)``, REML.
+def random_intercept_fit(endog, exog: pd.DataFrame, groups, *, reml: bool = True,
+                         methods: tuple[str, ...] = RANDOM_INTERCEPT_METHODS) -> MixedFit:
+    """:func:`mixed_fit` with one random intercept per group and nothing else."""
+    return mixed_fit(endog, exog, groups, reml=reml, methods=methods)
 
-    Uses the valid responses of the clinics in ``table`` (the same clinics as every other analysis),
-    with reference levels wave = pre and group = less, so the interaction coefficient estimates the
-    difference in mean change (more - less). Reports its Wald z, two-sided p and CI.
-    """
+
+@dataclass(frozen=True)
+class MixedData:
+    """Response-level data of the clinics in survey_clinic_change.csv, with the fixed-effects design."""
+
+    endog: np.ndarray
+    exog: pd.DataFrame
+    clinics: np.ndarray
+    post: np.ndarray
+    n_more: int
+    n_less: int
+
+
+def _mixed_data(scored: pd.DataFrame, table: pd.DataFrame) -> MixedData:
     x, y = split_groups(table["change"].to_numpy(dtype="float64"), table["group"].to_numpy())
     labels = pd.Series(table["group"].to_numpy(dtype=object), index=table["clinic_id"].to_numpy(dtype=object))
     keep = scored["included"].to_numpy(dtype=bool) & scored["clinic_id"].isin(labels.index).to_numpy()
     data = scored.loc[keep]
     post = data["wave"].eq("post").to_numpy(dtype="float64")
     more = data["clinic_id"].map(labels).eq("more").to_numpy(dtype="float64")
-    term = "wave[post]:group[more]"
-    exog = pd.DataFrame({"Intercept": np.ones_like(post), "wave[post]": post, "group[more]": more, term: post * more})
-    fit = random_intercept_fit(data["composite"].to_numpy(), exog, data["clinic_id"].to_numpy())
+    exog = pd.DataFrame({"Intercept": np.ones_like(post), "wave[post]": post, "group[more]": more, TERM: post * more})
+    return MixedData(data["composite"].to_numpy(dtype="float64"), exog, data["clinic_id"].to_numpy(dtype=object),
+                     post, x.size, y.size)
+
+
+def _coefficient(fit: MixedFit) -> tuple[float, float]:
     result = fit.result
     with np.errstate(all="ignore"):
-        estimate, se = float(result.fe_params[term]), float(result.bse_fe[term])
-        if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
-            raise AnalysisError("the mixed model's interaction standard error is undefined (singular fit); "
-                                "expected variation of the composite within clinics and waves")
-        z, p = float(result.tvalues[term]), float(result.pvalues[term])
-        lo, hi = (float(v) for v in result.conf_int(alpha=1 - confidence).loc[term])
-    note = f"; optimiser {fit.method}"
+        estimate, se = float(result.fe_params[TERM]), float(result.bse_fe[TERM])
+    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
+        raise AnalysisError("the mixed model's interaction standard error is undefined (singular fit); "
+                            "expected variation of the composite within clinics and waves")
+    return estimate, se
+
+
+def _fit_note(fit: MixedFit, methods) -> str:
+    note = f"optimiser {fit.method} (highest REML log-likelihood of {', '.join(methods)})"
     if fit.warnings:
         note += "; statsmodels warned: " + " | ".join(fit.warnings)
-    return Effect("mixedlm_interaction", estimate, z, np.nan, p, lo, hi, x.size, y.size,
-                  f"linear mixed model composite ~ wave * group + (1 | clinic), REML (statsmodels MixedLM), "
-                  f"{len(data)} responses; Wald z of the wave x group interaction, two-sided; "
-                  f"{confidence_text(confidence)} Wald CI{note}")
+    return note
+
+
+def clinic_wave_fit(scored: pd.DataFrame, table: pd.DataFrame, *, slope: bool = False,
+                    methods: tuple[str, ...] = MIXEDLM_METHODS) -> tuple[MixedFit, MixedData]:
+    """REML fit of ``composite ~ wave * group`` with clinic-level change as a random effect.
+
+    ``slope=False``: random intercepts for clinic and for clinic x wave (a variance component for wave
+    within clinic; lme4: ``(1 | clinic) + (1 | clinic:wave)``). ``slope=True``: a random intercept and
+    wave slope per clinic with their correlation (lme4: ``(1 + wave | clinic)``), a larger model.
+    """
+    d = _mixed_data(scored, table)
+    if slope:
+        exog_re = np.column_stack([np.ones_like(d.post), d.post])
+        fit = mixed_fit(d.endog, d.exog, d.clinics, exog_re=exog_re, methods=methods)
+    else:
+        from statsmodels.regression.mixed_linear_model import VCSpec
+
+        # A random intercept per clinic, and a variance component with one column per wave: the rows
+        # of a clinic in a wave share that clinic x wave intercept. MixedLM orders groups by label
+        # and keeps each group's rows in data order, as groupby(sort=True).indices does.
+        rows = pd.Series(np.arange(d.clinics.size)).groupby(d.clinics, sort=True).indices
+        labels = sorted(rows)
+        vc = VCSpec(["clinic x wave"], [[["pre", "post"] for _ in labels]],
+                    [[np.column_stack([1.0 - d.post[rows[c]], d.post[rows[c]]]) for c in labels]])
+        fit = mixed_fit(d.endog, d.exog, d.clinics, exog_re=np.ones((d.endog.size, 1)), exog_vc=vc,
+                        methods=methods)
+    return fit, d
+
+
+def _interaction_se(d: MixedData, var_clinic: float, var_clinic_wave: float, var_residual: float) -> float:
+    """Standard error of the interaction from the fixed effects' covariance (X' V^-1 X)^-1 at the REML
+    variance estimates, V per clinic = residual I + clinic 11' + clinic x wave (same wave) (lme4's
+    ``vcov``; statsmodels' own SE inverts the observed Hessian of every parameter instead)."""
+    x = d.exog.to_numpy(dtype="float64")
+    info = np.zeros((x.shape[1], x.shape[1]))
+    for idx in pd.Series(np.arange(d.clinics.size)).groupby(d.clinics, sort=True).indices.values():
+        post = d.post[idx]
+        v = var_residual * np.eye(idx.size) + var_clinic + var_clinic_wave * (post[:, None] == post[None, :])
+        xi = x[idx]
+        info += xi.T @ np.linalg.solve(v, xi)
+    se = float(np.sqrt(np.linalg.inv(info)[-1, -1]))
+    if not (np.isfinite(se) and se > 0):
+        raise AnalysisError("the mixed model's interaction standard error is undefined (singular fit); "
+                            "expected variation of the composite within clinics and waves")
+    return se
+
+
+def mixedlm_interaction(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95) -> Effect:
+    """Patient-level linear mixed model with clinic and clinic x wave random intercepts, REML.
+
+    ``composite ~ wave * group + (1 | clinic) + (1 | clinic:wave)`` on the valid responses of the
+    clinics in ``table`` (the same clinics as every other analysis), with reference levels wave = pre
+    and group = less, so the interaction coefficient estimates the difference in mean change
+    (more - less). The clinic x wave term carries clinic-to-clinic variation in change, the variation
+    the group difference must be judged against. The interaction is tested with t on (clinics - 2)
+    degrees of freedom (the Kenward-Roger df in balanced designs), with the matching t-based CI. The
+    fit is the best of several optimisers (:data:`MIXEDLM_METHODS`); the ``test`` text also reports the
+    model with a random wave slope per clinic instead, as a check.
+    """
+    from scipy import stats as sps
+
+    fit, d = clinic_wave_fit(scored, table)
+    estimate, _ = _coefficient(fit)
+    var_cw = max(float(np.asarray(fit.result.vcomp)[0]), 0.0)
+    se = _interaction_se(d, float(np.asarray(fit.result.cov_re)[0, 0]), var_cw, float(fit.result.scale))
+    n_clinics = d.n_more + d.n_less
+    df = float(n_clinics - 2)
+    t = estimate / se
+    p = float(2 * sps.t.sf(abs(t), df))
+    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    boundary = "; clinic x wave variance estimated at 0 (boundary)" if var_cw <= 1e-8 * float(fit.result.scale) else ""
+    try:
+        slope_fit, _ = clinic_wave_fit(scored, table, slope=True)
+        s_est, s_se = _coefficient(slope_fit)
+        s_p = float(2 * sps.t.sf(abs(s_est / s_se), df))
+        check = f"random wave slope per clinic instead, (1 + wave | clinic): estimate {s_est:.4f}, t({df:g}) p = {s_p:.4f}"
+    except AnalysisError as exc:
+        check = f"random wave slope per clinic instead: not computable ({exc})"
+    return Effect("mixedlm_interaction", estimate, t, df, p, estimate - half, estimate + half, d.n_more, d.n_less,
+                  f"linear mixed model composite ~ wave * group + (1 | clinic) + (1 | clinic:wave), REML "
+                  f"(statsmodels MixedLM, variance component for wave within clinic), {d.endog.size} responses; "
+                  f"t of the wave x group interaction on {n_clinics} clinics - 2 = {df:g} df, two-sided; "
+                  f"{confidence_text(confidence)} t-based CI; {_fit_note(fit, MIXEDLM_METHODS)}{boundary}; {check}")
+
+
+def mixedlm_random_intercept_only(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95) -> Effect:
+    """``composite ~ wave * group + (1 | clinic)``, REML, Wald z: the model that IGNORES clinic-level change.
+
+    Without a clinic x wave term, clinic-to-clinic variation in change is treated as patient-level
+    noise, so the interaction's standard error is too small and its p-value too low. Kept as a
+    labelled row to show that pitfall (as the power simulation does), never as an alternative analysis.
+    """
+    d = _mixed_data(scored, table)
+    fit = random_intercept_fit(d.endog, d.exog, d.clinics)
+    estimate, _ = _coefficient(fit)
+    result = fit.result
+    with np.errstate(all="ignore"):
+        z, p = float(result.tvalues[TERM]), float(result.pvalues[TERM])
+        lo, hi = (float(v) for v in result.conf_int(alpha=1 - confidence).loc[TERM])
+    return Effect("mixedlm_random_intercept_only", estimate, z, np.nan, p, lo, hi, d.n_more, d.n_less,
+                  f"IGNORES CLINIC-LEVEL CHANGE, not a valid test of the group difference: linear mixed model "
+                  f"composite ~ wave * group + (1 | clinic), REML (statsmodels MixedLM), {d.endog.size} responses; "
+                  f"Wald z of the wave x group interaction, two-sided; {confidence_text(confidence)} Wald CI; "
+                  f"{_fit_note(fit, RANDOM_INTERCEPT_METHODS)}")
 
 
 def survey_effects(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95,
@@ -336,6 +470,7 @@ def survey_effects(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: flo
         mixed_anova_interaction(table, confidence=confidence),
         mixedlm_interaction(scored, table, confidence=confidence),
         stats.hedges_g(change, labels, confidence=confidence),
+        mixedlm_random_intercept_only(scored, table, confidence=confidence),
     ]
     out = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
     return out.astype({"n_more": "int64", "n_less": "int64"})
@@ -508,7 +643,8 @@ def forest_data(effects: pd.DataFrame) -> pd.DataFrame:
 
     Columns: analysis, label, panel, estimate, ci_low, ci_high, has_ci, p_value; rows in the order of
     :data:`ANALYSES`."""
-    out = effects.set_index("analysis").reindex([a for a in ANALYSES if a in set(effects["analysis"])]).reset_index()
+    shown = [a for a in ANALYSES if a in set(effects["analysis"]) and a not in PITFALL_ANALYSES]
+    out = effects.set_index("analysis").reindex(shown).reset_index()
     return pd.DataFrame(
         {
             "analysis": out["analysis"],
