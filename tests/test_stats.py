@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -172,16 +173,53 @@ def test_hodges_lehmann_hand_worked():
     assert stats.hodges_lehmann(np.array([1, 3]), np.array([0, 2])) == 1.0
 
 
-def test_hedges_g_hand_formula():
+def test_hedges_g_hand_formula_and_noncentral_t_interval():
     x, y = CHANGE[GROUPS == "more"], CHANGE[GROUPS == "less"]
     n1, n2 = x.size, y.size
     sp = math.sqrt(((n1 - 1) * x.var(ddof=1) + (n2 - 1) * y.var(ddof=1)) / (n1 + n2 - 2))
-    g = (x.mean() - y.mean()) / sp * (1 - 3 / (4 * (n1 + n2) - 9))
-    se = math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))
-    crit = st.t.ppf(0.975, n1 + n2 - 2)
-    r = stats.hedges_g(CHANGE, GROUPS)
-    assert r.estimate == pytest.approx(g, rel=1e-10)
-    assert (r.ci_low, r.ci_high) == pytest.approx((g - crit * se, g + crit * se), rel=1e-10)
+    d = (x.mean() - y.mean()) / sp
+    j = 1 - 3 / (4 * (n1 + n2) - 9)
+    r = stats.hedges_g(CHANGE, GROUPS, confidence=0.9)
+    assert r.estimate == pytest.approx(d * j, rel=1e-10)
+    # the limits are the noncentralities at which the observed t sits at the 95th and 5th percentiles
+    t, scale = d / math.sqrt(1 / n1 + 1 / n2), math.sqrt(1 / n1 + 1 / n2)
+    assert st.nct.cdf(t, 14, r.ci_low / j / scale) == pytest.approx(0.95, abs=1e-10)
+    assert st.nct.cdf(t, 14, r.ci_high / j / scale) == pytest.approx(0.05, abs=1e-10)
+    assert "noncentral t" in r.test and "times J" in r.test
+
+
+def test_noncentral_t_interval_symmetric_at_zero_and_near_normal_for_large_df():
+    # at t = 0: P(T <= 0 | ncp) = P(Z + ncp <= 0) = Phi(-ncp) on any df, so the limits are -/+ z(0.975)
+    lo, hi = stats.noncentral_t_interval(0.0, 10, 0.95)
+    assert (lo, hi) == pytest.approx((-st.norm.ppf(0.975), st.norm.ppf(0.975)), abs=1e-9)
+    lo, hi = stats.noncentral_t_interval(3.0, 100_000, 0.95)
+    assert (lo, hi) == pytest.approx((3 - 1.959964, 3 + 1.959964), abs=1e-3)
+    lo, hi = stats.noncentral_t_interval(40.0, 5, 0.9)  # far from zero: the bracket widens
+    assert st.nct.cdf(40.0, 5, lo) == pytest.approx(0.95, abs=1e-9) and lo < 40 < hi
+    with pytest.raises(AnalysisError, match="finite t"):
+        stats.noncentral_t_interval(np.inf, 5)
+
+
+REFERENCE = Path(__file__).parent / "reference"
+
+
+@pytest.mark.parametrize("name", ["bundled", "synth4", "synth6"])
+def test_hedges_g_interval_equals_r_effectsize(name):
+    """R effectsize (tests/reference/mixed_model.R): Cohen's d's noncentral-t interval times J to 1e-6;
+    effectsize's own hedges_g uses the exact gamma-function J, within 1e-3 of the approximate one."""
+    data = pd.read_csv(REFERENCE / f"survey_{name}.csv", dtype={"clinic_id": str})
+    means = data.groupby(["clinic_id", "wave"])["composite"].mean().unstack("wave")
+    groups = data.groupby("clinic_id")["group"].first().reindex(means.index)
+    r = stats.hedges_g((means["post"] - means["pre"]).to_numpy(), groups.to_numpy())
+    ref = pd.read_csv(REFERENCE / "mixed_model_reference.csv").query("data_set == @name").set_index("model")
+    j = stats.hedges_correction(r.df)
+    d = ref.loc["cohens_d"]
+    assert (r.estimate / j, r.ci_low / j, r.ci_high / j) == pytest.approx((d["estimate"], d["ci_low"], d["ci_high"]),
+                                                                         abs=1e-6)
+    g = ref.loc["hedges_g"]
+    assert (r.estimate, r.ci_low, r.ci_high) == pytest.approx((g["estimate"], g["ci_low"], g["ci_high"]), rel=1e-3)
+    if name == "bundled":
+        assert (round(r.ci_low, 3), round(r.ci_high, 3)) == (0.155, 2.222)
 
 
 # ----------------------------------------------------------------------------------------------

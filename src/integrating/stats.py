@@ -194,7 +194,7 @@ def hedges_g_values(packed, k: int) -> np.ndarray:
     if constant.any():
         exact_diff = x[:, 0] - y[:, 0]
         d = np.where(constant, np.where(exact_diff == 0, 0.0, np.copysign(np.inf, exact_diff)), d)
-    return d * (1 - 3 / (4 * (n1 + n2) - 9))
+    return d * hedges_correction(n1 + n2 - 2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -459,19 +459,60 @@ def mann_whitney(change, groups, *, max_exact: int = 1_000_000) -> Effect:
                   "estimate = Hodges-Lehmann shift more - less")
 
 
-def hedges_g(change, groups, *, confidence: float = 0.95) -> Effect:
-    """Hedges g of clinic-level change, more - less (:func:`hedges_g_values`), with pingouin's t-based CI."""
-    import pingouin as pg
+def hedges_correction(df: float) -> float:
+    """Small-sample correction J = 1 - 3 / (4 df - 1) of Hedges g (df = n1 + n2 - 2)."""
+    return 1 - 3 / (4 * df - 1)
 
+
+def noncentral_t_interval(t: float, df: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of the noncentrality parameter of a t statistic, by inverting the noncentral
+    t distribution: the lower limit has P(T <= t) = (1 + confidence) / 2, the upper limit
+    P(T <= t) = (1 - confidence) / 2 (``scipy.stats.nct`` and ``scipy.optimize.brentq``)."""
+    from scipy import optimize
+    from scipy import stats as sps
+
+    if not (np.isfinite(t) and df > 0 and 0 < confidence < 1):
+        raise AnalysisError(f"noncentral t interval of t = {t!r} on {df!r} df at level {confidence!r}; "
+                            "expected a finite t, df > 0 and a level in (0, 1)")
+
+    def limit(prob: float) -> float:
+        def f(ncp):
+            return float(sps.nct.cdf(t, df, ncp)) - prob
+
+        step = max(1.0, abs(t))
+        lo, hi = t - step, t + step  # the cdf falls as the noncentrality grows
+        while f(lo) < 0:
+            lo -= step
+            step *= 2
+        step = max(1.0, abs(t))
+        while f(hi) > 0:
+            hi += step
+            step *= 2
+        return float(optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-13))
+
+    return limit((1 + confidence) / 2), limit((1 - confidence) / 2)
+
+
+def hedges_g(change, groups, *, confidence: float = 0.95) -> Effect:
+    """Hedges g of clinic-level change, more - less (:func:`hedges_g_values`), with the exact CI.
+
+    The CI inverts the noncentral t distribution of t = d / sqrt(1/n1 + 1/n2) on n1 + n2 - 2 df
+    (:func:`noncentral_t_interval`), turns the noncentrality limits into limits of d and multiplies
+    both by the small-sample correction J (as R's ``effectsize::hedges_g`` does).
+    """
     x, y = split_groups(change, groups)
     check_variance(x, y)
-    g = float(hedges_g_values(np.r_[x, y], x.size)[0])
-    ci = pg.compute_esci(stat=g, nx=x.size, ny=y.size, eftype="hedges", confidence=float(confidence), decimals=15)
-    return Effect("hedges_g", g, np.nan, float(x.size + y.size - 2), np.nan, float(ci[0]), float(ci[1]),
-                  x.size, y.size,
-                  f"Hedges g of clinic-level change, more - less (pooled SD, small-sample corrected); "
-                  f"{confidence_text(confidence)} CI g +/- t(df) * sqrt((n1 + n2) / (n1 n2) + g^2 / (2 (n1 + n2))) "
-                  "(pingouin.compute_esci)")
+    n1, n2 = x.size, y.size
+    df = float(n1 + n2 - 2)
+    g = float(hedges_g_values(np.r_[x, y], n1)[0])
+    j = hedges_correction(df)
+    scale = math.sqrt(1 / n1 + 1 / n2)
+    lo, hi = noncentral_t_interval(g / j / scale, df, confidence)
+    return Effect("hedges_g", g, np.nan, df, np.nan, lo * scale * j, hi * scale * j, n1, n2,
+                  f"Hedges g of clinic-level change, more - less (pooled SD, small-sample corrected: g = J d, "
+                  f"J = 1 - 3 / (4 df - 1)); {confidence_text(confidence)} CI by inverting the noncentral t "
+                  f"distribution of t = d / sqrt(1/n1 + 1/n2) on {df:g} df (scipy.stats.nct, brentq), both "
+                  "limits times J")
 
 
 # ----------------------------------------------------------------------------------------------

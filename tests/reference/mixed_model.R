@@ -50,19 +50,24 @@ for (set in sets) {
       singular = isSingular(m), ci_low = NA, ci_high = NA
     )
   }
-  # Hedges g of clinic-level change (post - pre of the clinic means), more - less, with the exact
-  # interval from the noncentral t (effectsize::hedges_g, pooled SD).
+  # Hedges g and Cohen's d of clinic-level change (post - pre of the clinic means), more - less, with
+  # the exact interval from the noncentral t (effectsize, pooled SD).
   means <- aggregate(composite ~ clinic_id + wave + group, data = d, FUN = mean)
   wide <- reshape(means, idvar = c("clinic_id", "group"), timevar = "wave", direction = "wide")
   wide$change <- wide$composite.post - wide$composite.pre
+  # effectsize's J is the exact gamma-function form; Cohen's d has the same noncentral-t interval
+  # without any J, so d's limits times any J give that J's Hedges g interval.
   g <- hedges_g(change ~ relevel(group, ref = "more"), data = wide, pooled_sd = TRUE, ci = 0.95)
-  rows[[length(rows) + 1]] <- data.frame(
-    data_set = set, model = "hedges_g", n_responses = nrow(d), n_clinics = n_clinics,
-    estimate = g$Hedges_g, se = NA, t = NA, df_clinics = n_clinics - 2, p_t_clinics = NA, p_wald_z = NA,
-    df_satterthwaite = NA, p_satterthwaite = NA, df_kenward_roger = NA, p_kenward_roger = NA,
-    reml_loglik = NA, var_clinic_x_wave = NA, var_clinic = NA, var_residual = NA, singular = NA,
-    ci_low = g$CI_low, ci_high = g$CI_high
-  )
+  cd <- cohens_d(change ~ relevel(group, ref = "more"), data = wide, pooled_sd = TRUE, ci = 0.95)
+  for (es in list(list("hedges_g", g$Hedges_g, g$CI_low, g$CI_high), list("cohens_d", cd$Cohens_d, cd$CI_low, cd$CI_high))) {
+    rows[[length(rows) + 1]] <- data.frame(
+      data_set = set, model = es[[1]], n_responses = nrow(d), n_clinics = n_clinics,
+      estimate = es[[2]], se = NA, t = NA, df_clinics = n_clinics - 2, p_t_clinics = NA, p_wald_z = NA,
+      df_satterthwaite = NA, p_satterthwaite = NA, df_kenward_roger = NA, p_kenward_roger = NA,
+      reml_loglik = NA, var_clinic_x_wave = NA, var_clinic = NA, var_residual = NA, singular = NA,
+      ci_low = es[[3]], ci_high = es[[4]]
+    )
+  }
 }
 out <- do.call(rbind, rows)
 write.csv(out, file.path(here, "mixed_model_reference.csv"), row.names = FALSE)
