@@ -43,7 +43,7 @@ rule case_segmentation:
         nb=notebook_parameters(
             "segmentation_rule", "implementation_threshold", "implemented_count_threshold",
             "threshold_grid", "distinguishing_p_strong", "distinguishing_p_weak",
-            "distinguishing_min_effect", "show_excerpts", "excerpts_per_mechanism",
+            "mechanism_coders", "show_excerpts", "excerpts_per_mechanism",
             "permutation_max_exact",
         ),
     resources:
