@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from integrating import mechanisms
+from integrating import coders, mechanisms
 from integrating.errors import AnalysisError
 
 MECH = ["engaging_groups", "bridging_communication", "sensemaking", "negotiating"]
@@ -227,22 +227,24 @@ def test_primary_coder_counts_a_code_once_per_document():
     coded = pd.concat([make_coded(), pd.DataFrame({
         "segment_id": ["x1", "x2"], "document_id": ["b2", "d1"], "code": ["sensemaking", "negotiating"],
         "coder": ["k2", "k2"], "start": [0, 0], "end": [5, 5]})], ignore_index=True)
-    # k1 coded 8 documents, k2 three (b1, b2, d1): k1 is primary wherever it coded; d1 has only k2
-    primary = mechanisms.primary_coders(coded)
-    assert primary.to_dict() == {"a1": "k1", "a2": "k1", "b1": "k1", "b2": "k1", "b3": "k1", "c1": "k1",
-                                 "d1": "k2", "f1": "k1", "f2": "k1"}
-    m_primary, _ = mechanisms.mechanism_matrix(make_segments(), make_documents(), coded, MECH)
-    m_union, _ = mechanisms.mechanism_matrix(make_segments(), make_documents(), coded, MECH, coders="union")
+    docs = make_documents()
+    # k1 has segments in 8 documents, k2 in three (b1, b2, d1): k1 is the study's primary coder, taken
+    # to have coded every document without a coders list, and the primary coder of each
+    assert set(coders.primary_coders(docs, coded)) == {"k1"}
+    m_primary, _ = mechanisms.mechanism_matrix(make_segments(), docs, coded, MECH)
+    m_union, _ = mechanisms.mechanism_matrix(make_segments(), docs, coded, MECH, coders="union")
     p, u = m_primary.set_index("clinic_id"), m_union.set_index("clinic_id")
     assert (p.loc["B", "sensemaking"], u.loc["B", "sensemaking"]) == (1, 2)  # b2's sensemaking is k2's only
-    assert p.loc["D", "negotiating"] == u.loc["D", "negotiating"] == 1  # d1: its only coder counts
+    assert (p.loc["D", "negotiating"], u.loc["D", "negotiating"]) == (0, 1)  # d1: k1 coded it, found nothing
     assert p.loc["B", "engaging_groups"] == u.loc["B", "engaging_groups"] == 2  # b1 double-coded: once
-    # an explicit list of each document's coders: d1 assigned to k1 too, who coded nothing there
-    assigned = pd.concat([coded[["document_id", "coder"]], pd.DataFrame({"document_id": ["d1"], "coder": ["k1"]})])
-    m, _ = mechanisms.mechanism_matrix(make_segments(), make_documents(), coded, MECH, document_coders=assigned)
-    assert m.set_index("clinic_id").loc["D", "negotiating"] == 0
+    # an explicit list of each document's coders: d1 coded by k2 alone
+    listed = docs.assign(coders=np.where(docs["document_id"].eq("d1"), "k2", ""))
+    listed["coders"] = listed["coders"].replace("", np.nan)
+    assert coders.primary_coders(listed, coded)["d1"] == "k2"
+    m, _ = mechanisms.mechanism_matrix(make_segments(), listed, coded, MECH)
+    assert m.set_index("clinic_id").loc["D", "negotiating"] == 1
     with pytest.raises(AnalysisError, match="mechanism_coders is 'all'"):
-        mechanisms.mechanism_matrix(make_segments(), make_documents(), coded, MECH, coders="all")
+        mechanisms.mechanism_matrix(make_segments(), docs, coded, MECH, coders="all")
 
 
 def test_compare_groups_errors():

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import coders as coders_module
 from . import segmentation, stats
 from .contract import GROUPS, MIN_CLINICS_PER_GROUP
 from .errors import AnalysisError
@@ -61,33 +62,14 @@ def document_counts(documents: pd.DataFrame, clinic_ids: Iterable[str]) -> pd.Se
     return documents.groupby("clinic_id").size().reindex(ids, fill_value=0).astype("int64").rename("n_documents")
 
 
-def primary_coders(coded_segments: pd.DataFrame, document_coders: pd.DataFrame | None = None) -> pd.Series:
-    """The primary coder of each document (Series indexed by document_id).
-
-    A document's coders are those ``document_coders`` (columns document_id, coder) lists for it, when
-    given, else those who applied a code to it. Of these, the primary coder is the one who coded the
-    most documents of the study (ties: the first by name), so that a study with one main coder and a
-    double-coded subset counts the main coder everywhere.
-    """
-    pairs = (document_coders if document_coders is not None else coded_segments)[["document_id", "coder"]]
-    pairs = pairs.drop_duplicates()
-    if pairs.empty:
-        return pd.Series([], index=pd.Index([], name="document_id", dtype=object), name="coder", dtype=object)
-    size = pairs.groupby("coder")["document_id"].nunique()
-    ranked = pairs.assign(n=pairs["coder"].map(size)).sort_values(["document_id", "n", "coder"],
-                                                                  ascending=[True, False, True], kind="mergesort")
-    return ranked.drop_duplicates("document_id").set_index("document_id")["coder"]
-
-
-def counting_segments(coded_segments: pd.DataFrame, coders: str = "primary",
-                      document_coders: pd.DataFrame | None = None) -> pd.DataFrame:
+def counting_segments(coded_segments: pd.DataFrame, documents: pd.DataFrame, coders: str = "primary") -> pd.DataFrame:
     """The coded segments a rate counts: those of each document's primary coder (``"primary"``,
-    :func:`primary_coders`) or of every coder (``"union"``)."""
+    :func:`integrating.coders.primary_coders`) or of every coder (``"union"``)."""
     if coders not in CODERS:
         raise AnalysisError(f"mechanism_coders is {coders!r}; expected one of {', '.join(CODERS)}")
     if coders == "union" or coded_segments.empty:
         return coded_segments
-    primary = primary_coders(coded_segments, document_coders)
+    primary = coders_module.primary_coders(documents, coded_segments)
     return coded_segments.loc[coded_segments["coder"].to_numpy() == coded_segments["document_id"].map(primary).to_numpy()]
 
 
@@ -111,7 +93,7 @@ def code_document_counts(
 
 def mechanism_matrix(
     segments: pd.DataFrame, documents: pd.DataFrame, coded_segments: pd.DataFrame, codes: Sequence[str],
-    *, coders: str = "primary", document_coders: pd.DataFrame | None = None,
+    *, coders: str = "primary",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``mechanism_matrix.csv`` (counts) and ``mechanism_rates.csv`` (documents with code per 10 documents).
 
@@ -122,7 +104,7 @@ def mechanism_matrix(
     """
     ordered = segmentation.case_order(segments)
     ids = ordered["clinic_id"].tolist()
-    counts = code_document_counts(documents, counting_segments(coded_segments, coders, document_coders), codes, ids)
+    counts = code_document_counts(documents, counting_segments(coded_segments, documents, coders), codes, ids)
     n_docs = document_counts(documents, ids)
     base = ordered[["clinic_id", "group", "implementation_share"]].reset_index(drop=True)
     base["n_documents"] = n_docs.to_numpy()

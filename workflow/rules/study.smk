@@ -14,14 +14,14 @@ rule validate:
 rule data_inventory:
     input:
         notebook=NOTEBOOKS / "01_data_inventory.ipynb",
-        code=package("reliability"),
+        code=package("reliability", "coders"),
         valid=rules.validate.output,
     output:
         f"{PROV}/01_data_inventory.json",
     log:
         f"{EXECUTED}/01_data_inventory.ipynb",
     params:
-        nb=notebook_parameters(),
+        nb=notebook_parameters("confidence_level", "reliability_bootstrap", "seed"),
     resources:
         notebook_cores=1,
     shell:
@@ -33,7 +33,7 @@ rule case_segmentation:
     priority: 10
     input:
         notebook=NOTEBOOKS / "02_case_segmentation.ipynb",
-        code=package("segmentation", "mechanisms", "stats", "survey"),
+        code=package("segmentation", "mechanisms", "coders", "stats", "survey"),
         valid=rules.validate.output,
     output:
         f"{PROV}/02_case_segmentation.json",
