@@ -370,3 +370,59 @@ def test_notebook_06_runs_on_a_small_synthetic_study(tmp_path, small_raw):
     record = json.loads((tmp_path / "prov" / "06_robustness.json").read_text())
     assert record["parameters"]["multiverse_max_loo_clinics"] == 20
     assert {Path(o["path"]).name for o in record["outputs"]} >= {"multiverse.csv", "multiverse_summary.csv"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Robustness of the headline
+
+
+def test_near_cutoff_clinics_hand_worked():
+    # 4 changes each; share rule at 0.5: C4, C5 (2 of 4) lose 'more' with one change fewer, C6, C7
+    # (1 of 4) gain it with one more; count rule at 3: C2, C3 (3) and C4, C5 (2)
+    segs = segments_for()
+    assert multiverse.near_cutoff_clinics(segs, "share", 0.5)["clinic_id"].tolist() == ["C4", "C5", "C6", "C7"]
+    count = segments_for(rule="count", count_threshold=3)
+    assert multiverse.near_cutoff_clinics(count, "count", count_threshold=3)["clinic_id"].tolist() == [
+        "C2", "C3", "C4", "C5"]
+    median = segments_for(rule="median")  # median share 0.5: the same clinics as the share rule at 0.5
+    assert multiverse.near_cutoff_clinics(median, "median")["clinic_id"].tolist() == ["C4", "C5", "C6", "C7"]
+
+
+def test_headline_robustness_equals_the_survey_test_on_each_scenario(data, result):
+    clinics, log, responses, items = data
+    out = multiverse.headline_robustness(clinics, log, responses, items, result.table, months=MONTHS,
+                                         rule="share", threshold=0.5, alpha=0.05)
+    assert out.columns.tolist() == multiverse.HEADLINE_COLUMNS
+    rows = out.set_index("scenario")
+    groups = survey.group_labels(segments_for())
+    ref = stats.student_t(*survey_change(responses, items, groups)[["change", "group"]].T.to_numpy())
+    assert rows.loc["as configured", "p_value"] == pytest.approx(ref.p_value, rel=REL)
+    assert rows.loc["as configured", "p_value"] == pytest.approx(multiverse.primary_row(result.table)["p_value"],
+                                                                 rel=REL)
+    moved = groups.copy()
+    moved["C4"] = "less"
+    ref = stats.student_t(*survey_change(responses, items, moved)[["change", "group"]].T.to_numpy())
+    assert rows.loc["C4 moved to 'less'", "p_value"] == pytest.approx(ref.p_value, rel=REL)
+    assert (rows.loc["C4 moved to 'less'", "n_more"], rows.loc["C4 moved to 'less'", "n_less"]) == (4, 4)
+    # leave one clinic out: the multiverse's own Student t specifications
+    for cid in ("C1", "C5"):
+        row = spec(result.table, test="student_t", **{**PRIMARY, "excluded_clinic": cid})
+        assert rows.loc[f"without {cid}", "p_value"] == pytest.approx(row["p_value"], rel=REL)
+    loo = out.loc[out["check"].eq("leave_one_out"), "p_value"].to_numpy()
+    summary = out.loc[out["check"].eq("leave_one_out_summary")].iloc[0]
+    assert summary["p_value"] == pytest.approx(np.nanmax(loo)) and summary["value"] == pytest.approx(np.mean(loo < 0.05))
+    p = result.table["p_value"].to_numpy(dtype="float64")
+    share = out.loc[out["check"].eq("multiverse"), "value"].iloc[0]
+    assert share == pytest.approx(np.mean(p[np.isfinite(p)] < 0.05))
+    median = survey.group_labels(segments_for(rule="median"))
+    ref = stats.student_t(*survey_change(responses, items, median)[["change", "group"]].T.to_numpy())
+    assert rows.loc["median rule", "p_value"] == pytest.approx(ref.p_value, rel=REL)
+
+
+def test_headline_scenario_that_cannot_be_computed_says_why(data, result):
+    clinics, log, responses, items = data
+    # at a cut-off of 1.0 only C1 implemented more: every scenario leaving it alone has one 'more' clinic
+    out = multiverse.headline_robustness(clinics, log, responses, items, result.table, months=MONTHS,
+                                         rule="share", threshold=1.0)
+    primary = out.loc[out["check"].eq("primary")].iloc[0]
+    assert np.isnan(primary["p_value"]) and primary["detail"].startswith("not computable: group 'more' has 1")

@@ -466,6 +466,100 @@ def summarise(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------
+# Robustness of the headline
+
+HEADLINE_COLUMNS = ["check", "scenario", "n_more", "n_less", "estimate", "p_value", "value", "detail"]
+
+
+def near_cutoff_clinics(segments: pd.DataFrame, rule: str = "share", threshold: float = 0.5,
+                        count_threshold: int = 3) -> pd.DataFrame:
+    """Clinics one implemented change from the other group at a fixed cut-off (the median rule's
+    median is held fixed): a 'more' clinic with one implemented change fewer, or a 'less' clinic with one
+    more, would change group. Columns: clinic_id, group, n_implemented, n_changes, implementation_share."""
+    k = segments["n_implemented"].to_numpy(dtype="int64")
+    n = segments["n_changes"].to_numpy(dtype="int64")
+    more = segments["group"].eq("more").to_numpy()
+    if rule == "count":
+        def is_more(kk):
+            return kk >= count_threshold
+    else:
+        cut = threshold if rule == "share" else float(np.median(segments["implementation_share"].to_numpy(float)))
+
+        def is_more(kk):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(n > 0, kk / np.where(n > 0, n, 1), 0.0) >= cut - segmentation.TOLERANCE
+    flips = np.where(more, ~is_more(k - 1), is_more(np.minimum(k + 1, n))) & (n > 0)
+    cols = ["clinic_id", "group", "n_implemented", "n_changes", "implementation_share"]
+    return segments.loc[flips, cols].sort_values("clinic_id", kind="mergesort").reset_index(drop=True)
+
+
+def headline_robustness(clinics: pd.DataFrame, implementation_log: pd.DataFrame, responses: pd.DataFrame,
+                        items: pd.DataFrame, table: pd.DataFrame, *, months: int | None = None,
+                        rule: str = "share", threshold: float = 0.5, count_threshold: int = 3,
+                        min_answered: float = 0.5, alpha: float = 0.05) -> pd.DataFrame:
+    """``headline_robustness.csv``: what the primary Student t result rests on, computed from the data.
+
+    Rows (``check``): ``primary`` (the configured analysis); ``near_cutoff`` (each clinic one
+    implemented change from the other group, :func:`near_cutoff_clinics`, moved to the other group,
+    all other clinics as they are); ``median_rule`` (the groups of the median rule); ``leave_one_out``
+    (each clinic with survey change left out in turn); ``leave_one_out_summary`` and
+    ``multiverse`` (``value`` = share of the multiverse ``table``'s specifications with p < ``alpha``).
+    Every p-value is the two-sided Student t-test of clinic-level change; a scenario that cannot be
+    computed has an empty p-value and the reason in ``detail``.
+    """
+    segments = segmentation.clinic_segments(clinics, implementation_log, months=months, rule=rule,
+                                            threshold=threshold, count_threshold=count_threshold)
+    scored = survey.composite_scores(responses, items, min_answered=min_answered)
+    labels = survey.group_labels(segments)
+    rows = []
+
+    def scenario(check, name, groups, drop=None, detail=""):
+        change = survey.clinic_change(scored, groups).table
+        if drop is not None:
+            change = change.loc[change["clinic_id"].ne(drop)]
+        n_more, n_less = int(change["group"].eq("more").sum()), int(change["group"].eq("less").sum())
+        try:
+            t = stats.student_t(change["change"], change["group"])
+            est, p = t.estimate, t.p_value
+        except AnalysisError as exc:
+            est, p, detail = np.nan, np.nan, f"not computable: {exc}"
+        rows.append((check, name, n_more, n_less, est, p, np.nan, detail))
+        return p
+
+    scenario("primary", "as configured", labels)
+    near = near_cutoff_clinics(segments, rule, threshold, count_threshold)
+    for r in near.itertuples(index=False):
+        other = "less" if r.group == "more" else "more"
+        moved = labels.copy()
+        moved[r.clinic_id] = other
+        scenario("near_cutoff", f"{r.clinic_id} moved to '{other}'", moved,
+                 detail=f"{r.n_implemented} of {r.n_changes} changes implemented (share {r.implementation_share:.3g}); "
+                        f"one change {'fewer' if r.group == 'more' else 'more'} would move it")
+    median = segmentation.clinic_segments(clinics, implementation_log, months=months, rule="median")
+    scenario("median_rule", "median rule", survey.group_labels(median),
+             detail=f"share >= median {float(np.median(median['implementation_share'])):.3g}")
+    base = survey.clinic_change(scored, labels).table
+    loo = []
+    for cid in base["clinic_id"]:
+        loo.append((cid, scenario("leave_one_out", f"without {cid}", labels, drop=cid)))
+    ps = np.array([p for _, p in loo], dtype="float64")
+    above = [cid for cid, p in loo if not (np.isfinite(p) and p < alpha)]
+    rows.append(("leave_one_out_summary", f"p < {alpha:g} without any one clinic", np.nan, np.nan, np.nan,
+                 float(np.nanmax(ps)) if np.isfinite(ps).any() else np.nan,
+                 float(np.mean(np.isfinite(ps) & (ps < alpha))) if ps.size else np.nan,
+                 f"{len(above)} of {len(loo)} clinics, left out, give p >= {alpha:g}"
+                 + (f": {', '.join(map(str, above))}" if above else "") + "; p_value = the largest"))
+    p_all = table["p_value"].to_numpy(dtype="float64")
+    tested = np.isfinite(p_all)
+    rows.append(("multiverse", f"specifications with p < {alpha:g}", np.nan, np.nan, np.nan, np.nan,
+                 float(np.mean(p_all[tested] < alpha)) if tested.any() else np.nan,
+                 f"{int(np.sum(p_all[tested] < alpha))} of {int(tested.sum())} tested specifications (all tests)"))
+    out = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
+    out[["n_more", "n_less"]] = out[["n_more", "n_less"]].astype("Int64")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
 # Figure: the specification curve
 
 
