@@ -142,7 +142,7 @@ def test_a_document_the_primary_coder_coded_without_any_code_is_in_the_sample():
         reliability.double_coders(_segments([("D1", "m1", "ann"), ("D2", "m1", "bob")]))
 
 
-def test_bootstrap_intervals_equal_a_loop_over_replicates_and_are_seeded():
+def test_bootstrap_intervals_equal_a_loop_over_replicates_and_are_seeded(monkeypatch):
     rng = np.random.default_rng(8)
     pairs = []
     for d in range(25):
@@ -172,5 +172,8 @@ def test_bootstrap_intervals_equal_a_loop_over_replicates_and_are_seeded():
     assert np.isnan(got.loc["anchor", "kappa_ci_low"])  # one category: undefined in every replicate
     again = reliability.bootstrap_intervals(matrix, codes, replicates=80, seed=4)
     pd.testing.assert_frame_equal(got.reset_index(), again)
+    # replicates drawn in chunks of 7 (memory bound): the same stream, the same intervals
+    monkeypatch.setattr(reliability, "BOOTSTRAP_ELEMENTS", 7 * len(docs))
+    pd.testing.assert_frame_equal(reliability.bootstrap_intervals(matrix, codes, replicates=80, seed=4), again)
     with pytest.raises(AnalysisError, match="reliability_bootstrap"):
         reliability.bootstrap_intervals(matrix, codes, replicates=0)

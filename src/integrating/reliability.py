@@ -8,6 +8,8 @@ import pandas as pd
 from .coders import document_coders
 from .errors import AnalysisError
 
+#: Resampling weights (replicates x documents) held in memory at once by the bootstrap.
+BOOTSTRAP_ELEMENTS = 1 << 21
 SOURCE_COLUMNS = {"field_note": "n_field_notes", "meeting_minutes": "n_meeting_minutes", "interview": "n_interviews"}
 
 
@@ -142,8 +144,12 @@ def bootstrap_intervals(matrix: pd.DataFrame, codes: list[str], *, replicates: i
     # per document and code: indicator of each outcome (a, b) in 00, 01, 10, 11
     outcome = (2 * matrix[a] + matrix[b]).to_numpy().reshape(len(docs), len(codes))
     onehot = np.stack([(outcome == k) for k in range(4)], axis=-1).astype("float64")  # docs x codes x 4
-    weights = np.random.default_rng(seed).multinomial(len(docs), np.full(len(docs), 1 / len(docs)), size=replicates)
-    counts = np.einsum("rd,dck->rck", weights.astype("float64"), onehot)  # replicates x codes x 4
+    rng = np.random.default_rng(seed)
+    step = max(1, BOOTSTRAP_ELEMENTS // max(len(docs), 1))  # replicates drawn at once: bounded memory
+    counts = np.concatenate([
+        np.einsum("rd,dck->rck", rng.multinomial(len(docs), np.full(len(docs), 1 / len(docs)),
+                                                 size=min(step, replicates - start)).astype("float64"), onehot)
+        for start in range(0, replicates, step)])  # replicates x codes x 4
     counts = np.concatenate([counts, counts.sum(axis=1, keepdims=True)], axis=1)  # overall = all units
     kappa, alpha = binary_agreement(*np.moveaxis(counts, -1, 0))
     lo_q, hi_q = 50 * (1 - confidence), 50 * (1 + confidence)
