@@ -259,10 +259,13 @@ def mixed_anova_interaction(table: pd.DataFrame, *, confidence: float = 0.95) ->
                   f"{confidence_text(confidence)} CI from inverting the F test{note}")
 
 
-#: Optimisers tried for the clinic x wave mixed model; the fit with the highest REML log-likelihood is
-#: kept. Any one of them can stop at a worse optimum (L-BFGS does on a synthetic test study, Powell
-#: stops short near a zero variance), so three are compared.
-MIXEDLM_METHODS = ("lbfgs", "powell", "nm")
+#: Optimisers tried for the clinic x wave mixed model, in this order; the fit with the highest REML
+#: log-likelihood is kept. Any one of them can stop at a worse optimum (L-BFGS does on a synthetic test
+#: study, Powell stops short near a zero variance), so at least two are compared, and the next one is
+#: tried whenever those run so far disagree (:data:`MIXEDLM_AGREE`).
+MIXEDLM_METHODS = ("lbfgs", "nm", "powell")
+#: Two converged fits whose REML log-likelihoods differ by less than this have found the same maximum.
+MIXEDLM_AGREE = 1e-3
 #: Optimisers of the random-intercept-only model (derivative-free; gradient ones can stop short of the
 #: maximum when the random-intercept variance is small).
 RANDOM_INTERCEPT_METHODS = ("powell", "nm")
@@ -275,19 +278,26 @@ class MixedFit:
     result: object  # statsmodels MixedLMResults
     method: str  # optimiser of the kept fit
     warnings: tuple[str, ...]  # first lines of the warnings statsmodels raised for the kept fit
+    tried: tuple[str, ...] = ()  # the optimisers run
 
 
 def mixed_fit(endog, exog: pd.DataFrame, groups, *, exog_re=None, exog_vc=None, reml: bool = True,
-              methods: tuple[str, ...] = MIXEDLM_METHODS) -> MixedFit:
+              methods: tuple[str, ...] = MIXEDLM_METHODS, agree: float | None = None) -> MixedFit:
     """statsmodels MixedLM (random effects ``exog_re`` per group, a random intercept by default, and the
-    variance components ``exog_vc``), fitted with each optimiser of ``methods``; the converged fit with
-    the highest log-likelihood is kept (the first one on a tie)."""
+    variance components ``exog_vc``), fitted with the optimisers of ``methods`` in order; the converged
+    fit with the highest log-likelihood is kept (the first one on a tie). With ``agree``, the remaining
+    optimisers are skipped once two converged fits have log-likelihoods within ``agree`` of each other
+    (they found the same maximum); without it, every optimiser runs."""
     from statsmodels.regression.mixed_linear_model import MixedLM
 
     model = MixedLM(np.asarray(endog, dtype="float64"), exog, groups=np.asarray(groups), exog_re=exog_re,
                     exog_vc=exog_vc)
     best = None
+    tried, llfs = [], []
     for method in methods:
+        if agree is not None and len(llfs) >= 2 and min(np.diff(sorted(llfs))) < agree:
+            break
+        tried.append(method)
         with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
             warnings.simplefilter("always")
             try:
@@ -296,12 +306,13 @@ def mixed_fit(endog, exog: pd.DataFrame, groups, *, exog_re=None, exog_vc=None, 
                 continue
         if not (result.converged and np.isfinite(result.llf)):
             continue
+        llfs.append(float(result.llf))
         if best is None or result.llf > best.result.llf + 1e-9 * abs(best.result.llf):
             messages = tuple(sorted({str(w.message).strip().splitlines()[0] for w in caught}))
             best = MixedFit(result, method, messages)
     if best is None:
         raise AnalysisError(f"the mixed model did not converge with any of the optimisers {', '.join(methods)}")
-    return best
+    return MixedFit(best.result, best.method, best.warnings, tuple(tried))
 
 
 def random_intercept_fit(endog, exog: pd.DataFrame, groups, *, reml: bool = True,
@@ -344,8 +355,8 @@ def _coefficient(fit: MixedFit) -> tuple[float, float]:
     return estimate, se
 
 
-def _fit_note(fit: MixedFit, methods) -> str:
-    note = f"optimiser {fit.method} (highest REML log-likelihood of {', '.join(methods)})"
+def _fit_note(fit: MixedFit) -> str:
+    note = f"optimiser {fit.method} (highest REML log-likelihood of {', '.join(fit.tried)})"
     if fit.warnings:
         note += "; statsmodels warned: " + " | ".join(fit.warnings)
     return note
@@ -362,7 +373,7 @@ def clinic_wave_fit(scored: pd.DataFrame, table: pd.DataFrame, *, slope: bool = 
     d = _mixed_data(scored, table)
     if slope:
         exog_re = np.column_stack([np.ones_like(d.post), d.post])
-        fit = mixed_fit(d.endog, d.exog, d.clinics, exog_re=exog_re, methods=methods)
+        fit = mixed_fit(d.endog, d.exog, d.clinics, exog_re=exog_re, methods=methods, agree=MIXEDLM_AGREE)
     else:
         from statsmodels.regression.mixed_linear_model import VCSpec
 
@@ -374,7 +385,7 @@ def clinic_wave_fit(scored: pd.DataFrame, table: pd.DataFrame, *, slope: bool = 
         vc = VCSpec(["clinic x wave"], [[["pre", "post"] for _ in labels]],
                     [[np.column_stack([1.0 - d.post[rows[c]], d.post[rows[c]]]) for c in labels]])
         fit = mixed_fit(d.endog, d.exog, d.clinics, exog_re=np.ones((d.endog.size, 1)), exog_vc=vc,
-                        methods=methods)
+                        methods=methods, agree=MIXEDLM_AGREE)
     return fit, d
 
 
@@ -431,7 +442,7 @@ def mixedlm_interaction(scored: pd.DataFrame, table: pd.DataFrame, *, confidence
                   f"linear mixed model composite ~ wave * group + (1 | clinic) + (1 | clinic:wave), REML "
                   f"(statsmodels MixedLM, variance component for wave within clinic), {d.endog.size} responses; "
                   f"t of the wave x group interaction on {n_clinics} clinics - 2 = {df:g} df, two-sided; "
-                  f"{confidence_text(confidence)} t-based CI; {_fit_note(fit, MIXEDLM_METHODS)}{boundary}; {check}")
+                  f"{confidence_text(confidence)} t-based CI; {_fit_note(fit)}{boundary}; {check}")
 
 
 def mixedlm_random_intercept_only(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95) -> Effect:
@@ -452,7 +463,7 @@ def mixedlm_random_intercept_only(scored: pd.DataFrame, table: pd.DataFrame, *, 
                   f"IGNORES CLINIC-LEVEL CHANGE, not a valid test of the group difference: linear mixed model "
                   f"composite ~ wave * group + (1 | clinic), REML (statsmodels MixedLM), {d.endog.size} responses; "
                   f"Wald z of the wave x group interaction, two-sided; {confidence_text(confidence)} Wald CI; "
-                  f"{_fit_note(fit, RANDOM_INTERCEPT_METHODS)}")
+                  f"{_fit_note(fit)}")
 
 
 def survey_effects(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95,
