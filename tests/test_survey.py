@@ -8,7 +8,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.stats as st
 import statsmodels
 from statsmodels.stats.weightstats import DescrStatsW
 
