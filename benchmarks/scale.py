@@ -32,9 +32,10 @@ def main(raw_dir: str) -> None:
                 months=study.info.months, rule=cfg["segmentation_rule"], threshold=cfg["implementation_threshold"],
                 count_threshold=cfg["implemented_count_threshold"])
     codes = study.mechanism_codes
-    _, rates = step("mechanism_matrix", mechanisms.mechanism_matrix, segs, study.documents, study.coded_segments, codes)
+    _, rates = step("mechanism_matrix", mechanisms.mechanism_matrix, segs, study.documents, study.coded_segments, codes,
+                    coders=cfg["mechanism_coders"])
     compare = dict(labels=None, p_strong=cfg["distinguishing_p_strong"], p_weak=cfg["distinguishing_p_weak"],
-                   min_effect=cfg["distinguishing_min_effect"], max_exact=cfg["permutation_max_exact"])
+                   max_exact=cfg["permutation_max_exact"])
     step("mechanism_comparison", mechanisms.compare_groups, rates, codes, direction="more", **compare)
     step("stakeholder_connections", mechanisms.stakeholder_connections, segs, study.documents,
          study.coded_segments, codes, study.codes_of("stakeholder"))

@@ -28,6 +28,9 @@ raw_dir = "data/raw"
 derived_dir = "data/derived"
 figures_dir = "figures"
 provenance_dir = "reports/provenance"
+confidence_level = 0.95
+reliability_bootstrap = 2000
+seed = 20170301
 
 # %%
 from pathlib import Path
@@ -37,8 +40,10 @@ import matplotlib.pyplot as plt
 from integrating import contract, plotting, provenance, reliability
 
 plotting.use_style()
-run = provenance.Run("01_data_inventory", dict(raw_dir=raw_dir, derived_dir=derived_dir,
-                                               figures_dir=figures_dir), provenance_dir)
+run = provenance.Run("01_data_inventory", dict(raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
+                                               confidence_level=confidence_level,
+                                               reliability_bootstrap=reliability_bootstrap, seed=seed),
+                      provenance_dir)
 study = contract.load(raw_dir)
 run.input(*study.files())
 synthetic = "SYNTHETIC " if study.info.synthetic else ""
@@ -67,12 +72,18 @@ plt.show()
 # ## Coding reliability
 #
 # Unit of agreement: a (document, code) pair, *present* when the coder applied the code anywhere in
-# the document. On the documents coded by both coders we report percent agreement, Cohen's kappa
-# (statsmodels) and Krippendorff's alpha for nominal data (the `krippendorff` package), per code and
-# pooled over all codes.
+# the document. The reliability sample is every document both coders coded: as listed in the optional
+# `coders` column of `documents.csv`, or, without it, the documents in which a coder applied any code,
+# with the primary coder (segments in the most documents) taken to have coded every document; a coder
+# who coded a document and applied no code there counts every code as absent. On that sample we report
+# percent agreement, Cohen's kappa (statsmodels) and Krippendorff's alpha for nominal data (the
+# `krippendorff` package), per code and pooled over all codes, with percentile bootstrap confidence
+# intervals that resample documents (`reliability_bootstrap` replicates, seeded by `seed`).
 
 # %%
-agreement = reliability.reliability_table(study.coded_segments, study.codebook)
+agreement = reliability.reliability_table(study.coded_segments, study.codebook, documents=study.documents,
+                                          replicates=reliability_bootstrap, seed=seed,
+                                          confidence=confidence_level)
 run.table(agreement, Path(derived_dir) / "coding_reliability.csv")
 agreement
 
@@ -81,7 +92,8 @@ fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN, 3.2))
 reliability.reliability_plot(agreement, ax)
 plotting.label_synthetic(fig, study.info.synthetic)
 run.figure(fig, Path(figures_dir) / "coding_reliability",
-           caption="Inter-coder agreement per code at document-level code presence: Cohen's kappa (bars), "
+           caption="Inter-coder agreement per code at document-level code presence: Cohen's kappa (bars, with "
+                   f"{agreement['ci_method'].iloc[0]} CIs), "
                    f"Krippendorff's alpha (points), overall kappa (dashed). {synthetic}data. "
                    "Source: data/derived/coding_reliability.csv.")
 plt.show()

@@ -39,7 +39,7 @@ implemented_count_threshold = 3
 threshold_grid = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7]
 distinguishing_p_strong = 0.05
 distinguishing_p_weak = 0.10
-distinguishing_min_effect = 0.8
+mechanism_coders = "primary"
 show_excerpts = True
 excerpts_per_mechanism = 2
 permutation_max_exact = 1000000
@@ -57,7 +57,7 @@ parameters = dict(
     segmentation_rule=segmentation_rule, implementation_threshold=implementation_threshold,
     implemented_count_threshold=implemented_count_threshold, threshold_grid=list(threshold_grid),
     distinguishing_p_strong=distinguishing_p_strong, distinguishing_p_weak=distinguishing_p_weak,
-    distinguishing_min_effect=distinguishing_min_effect, show_excerpts=show_excerpts,
+    mechanism_coders=mechanism_coders, show_excerpts=show_excerpts,
     excerpts_per_mechanism=excerpts_per_mechanism, permutation_max_exact=permutation_max_exact,
 )
 run = provenance.Run("02_case_segmentation", parameters, provenance_dir)
@@ -68,7 +68,7 @@ synthetic = "SYNTHETIC " if study.info.synthetic else ""
 labels = dict(zip(study.codebook["code"], study.codebook["label"]))
 mechanism_codes = study.mechanism_codes
 compare = dict(labels=labels, p_strong=distinguishing_p_strong, p_weak=distinguishing_p_weak,
-               min_effect=distinguishing_min_effect, max_exact=permutation_max_exact)
+               max_exact=permutation_max_exact)
 print(f"{synthetic}study: {len(study.clinics)} clinics over {study.info.months} months")
 
 # %% [markdown]
@@ -117,12 +117,16 @@ plt.show()
 # %% [markdown]
 # ## Mechanism meta-matrix
 #
-# For each clinic and mechanism: the number of distinct documents of the clinic in which any coder
-# applied the mechanism's code, and the same per 10 documents (the rate corrects for clinics with more
+# For each clinic and mechanism: the number of distinct documents of the clinic in which the
+# mechanism's code was applied, and the same per 10 documents. A code counts once per document, from
+# the document's primary coder when `mechanism_coders` is `primary` (the default: the double-coded
+# documents are unevenly spread over the groups, so counting a second coder's codes would favour one
+# group) or from any coder when it is `union` (the rate corrects for clinics with more
 # or fewer documents; 0 for a clinic without documents). Rows are case-ordered by implementation share.
 
 # %%
-matrix, rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, mechanism_codes)
+matrix, rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, mechanism_codes,
+                                             coders=mechanism_coders)
 run.table(matrix, derived / "mechanism_matrix.csv")
 run.table(rates, derived / "mechanism_rates.csv")
 matrix
@@ -146,12 +150,12 @@ plt.show()
 # Per mechanism: group means of the per-10 rates, their difference (more − less), Hedges g, and a
 # two-sided Wilcoxon–Mann–Whitney test whose p-value is exact (all relabelings of the clinics
 # enumerated, mid-ranks for ties) up to `permutation_max_exact` relabelings. Clinics without documents
-# are left out. The verdict, in the style of CFIR's distinguishing constructs:
+# are left out. The four mechanisms are one family of tests: `p_holm` is the Holm-adjusted p-value
+# across them, and the verdict, in the style of CFIR's distinguishing constructs, uses it:
 #
-# * **strongly distinguishing**: p < `distinguishing_p_strong` and more > less;
-# * **weakly distinguishing**: otherwise, more > less and (p < `distinguishing_p_weak` or
-#   Hedges g ≥ `distinguishing_min_effect`);
-# * **not distinguishing**: otherwise.
+# * **strongly distinguishing**: adjusted p < `distinguishing_p_strong` and more > less;
+# * **weakly distinguishing**: otherwise, more > less and adjusted p < `distinguishing_p_weak`;
+# * **not distinguishing**: otherwise. An effect size alone never makes a verdict.
 
 # %%
 comparison = mechanisms.compare_groups(rates, mechanism_codes, direction="more", **compare)
@@ -165,20 +169,22 @@ fig.tight_layout(rect=(0, 0.03, 1, 1))
 plotting.label_synthetic(fig, study.info.synthetic)
 run.figure(fig, figures / "mechanism_comparison",
            caption="Integrating mechanisms by group: mean documents with the code per 10 documents; verdict and "
-                   f"two-sided p ({comparison['test'].iloc[0]}). {synthetic}data. "
+                   f"Holm-adjusted two-sided p ({comparison['test'].iloc[0]}). {synthetic}data. "
                    "Source: data/derived/mechanism_comparison.csv.")
 plt.show()
 
 # %% [markdown]
 # ## Barriers
 #
-# The same comparison for the barrier codes. No direction is assumed (`direction="either"`): a barrier
+# The same comparison for the barrier codes, with the barriers as their own family for the Holm
+# adjustment. No direction is assumed (`direction="either"`): a barrier
 # distinguishes the groups when it is more frequent in either of them. Barriers coded in both groups
 # describe the fragmented environment that all clinics faced.
 
 # %%
 barrier_codes = study.codes_of("barrier")
-_, barrier_rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, barrier_codes)
+_, barrier_rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, barrier_codes,
+                                              coders=mechanism_coders)
 barriers = mechanisms.compare_groups(barrier_rates, barrier_codes, direction="either", **compare)
 run.table(barriers, derived / "barrier_comparison.csv")
 barriers

@@ -21,7 +21,8 @@
 # not name its test. This notebook names a primary test, the **two-sided two-sample Student t-test
 # (equal variances) of clinic-level change**, and shows how robust the result is to every reasonable
 # alternative: Welch's t, an exact permutation test, an exact Mann-Whitney test, a mixed ANOVA on the
-# clinic x wave means, a patient-level linear mixed model, and a standardised effect size.
+# clinic x wave means, a patient-level linear mixed model with clinic and clinic x wave random
+# intercepts, and a standardised effect size.
 #
 # **The bundled data are SYNTHETIC** (`integrating synth`): invented patients and answers that follow
 # the published design. The same notebook runs on any data set that follows the data contract
@@ -98,6 +99,14 @@ group_change
 # assumption (Student: equal variances; Welch: unequal), never a default that switches with the
 # group sizes. Cells a test does not define (a CI for the permutation test, a p-value for Hedges g)
 # are left empty.
+#
+# The patient-level **mixed model** has random intercepts for clinic and for clinic x wave, so that
+# clinic-to-clinic variation in change, the variation the group difference is judged against, is
+# part of the model; its interaction is tested with t on (clinics - 2) degrees of freedom. The last
+# row, `mixedlm_random_intercept_only`, is the same model **without** the clinic x wave term: it
+# treats clinic-level change as patient-level noise, so its standard error is too small and its
+# p-value too low. It is shown only to illustrate that pitfall, not as an alternative analysis, and
+# is left out of the forest plot.
 
 # %%
 effects = survey.survey_effects(scored, change.table, confidence=confidence_level, **permutation)
@@ -163,8 +172,8 @@ run.figure(fig, figures / "survey_permutation",
 plt.show()
 
 # %% [markdown]
-# **Robustness at a glance.** Estimates and confidence intervals of every analysis; the
-# change-scale estimates share the left axis, Hedges g (standardised) has its own. Open circles are
+# **Robustness at a glance.** Estimates and confidence intervals of every analysis (except the
+# random-intercept-only row, a pitfall shown in the table only); the change-scale estimates share the left axis, Hedges g (standardised) has its own. Open circles are
 # tests without a confidence interval.
 
 # %%
@@ -173,7 +182,9 @@ survey.forest_plot(survey.forest_data(effects), fig)
 fig.tight_layout(rect=(0, 0.04, 1, 1))
 plotting.label_synthetic(fig, study.info.synthetic)
 run.figure(fig, figures / "survey_forest",
-           caption=f"Estimate and {ci_pct} CI of every analysis of the survey effect; the test of each row "
+           caption=f"Estimate and {ci_pct} CI of every analysis of the survey effect (the mixed model with "
+                   f"clinic and clinic x wave random intercepts; not the random-intercept-only model, which "
+                   f"ignores clinic-level change); the test of each row "
                    f"is named in data/derived/survey_effects.csv. {synthetic}data.")
 plt.show()
 

@@ -220,14 +220,6 @@ def test_other_data_fail_truthfully_naming_each_claim(tmp_path):
     assert claims.enforce(table.reset_index(), False) == "10 of 17 claims and checks pass; 7 fail"
 
 
-@pytest.mark.parametrize("value, decimals, expected", [
-    (0.075, 2, "0.08"), (-0.075, 2, "-0.08"), (0.0749999, 2, "0.07"), (0.025, 2, "0.03"), (0.015, 2, "0.02"),
-    (0.0249999999, 2, "0.02"), (0.0250000001, 2, "0.03"), (-0.0849999, 2, "-0.08"), (0.5, 0, "1"), (-2.5, 0, "-3"),
-])
-def test_rounding_is_half_away_from_zero_on_the_decimal_value(value, decimals, expected):
-    assert str(claims.round_half_away(value, decimals)) == expected
-
-
 @pytest.mark.parametrize("mean_more, status", [(0.0749, "pass"), (0.065, "pass"), (0.0751, "fail"), (0.0649, "fail")])
 def test_rounded_claim_boundaries(mean_more, status):
     claim = next(c for c in claims.load_claims().claims if c.id == "change_more")

@@ -11,8 +11,9 @@ import pandas as pd
 import pingouin
 import pytest
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-from integrating import mechanisms
+from integrating import coders, mechanisms
 from integrating.errors import AnalysisError
 
 MECH = ["engaging_groups", "bridging_communication", "sensemaking", "negotiating"]
@@ -127,8 +128,10 @@ def test_compare_groups_hand_worked():
     # mid-ranks 3, 4.5, 4.5 vs 1.5, 1.5: U = 12 - 6 = 6; 1 of the C(5, 3) = 10 relabelings has a rank
     # sum >= 12, all have one <= 12: p = 2 x 1/10
     assert eg["statistic"] == 6 and eg["p_value"] == pytest.approx(0.2, abs=1e-12)
-    assert eg["test"] == mechanisms.EXACT_TEST
-    assert eg["verdict"] == mechanisms.WEAK  # p >= 0.10 but g >= 0.8
+    assert eg["test"].startswith(mechanisms.EXACT_TEST) and "Holm adjustment across the 4 codes" in eg["test"]
+    # an effect size alone never makes a verdict: g >= 0.8 but p = 0.2
+    assert eg["verdict"] == mechanisms.NOT
+    np.testing.assert_array_equal(comp["p_holm"], multipletests(comp["p_value"], method="holm")[1])
     assert eg["label"] == "Engaging groups" and eg["measure"] == "documents per 10"
     neg = comp.set_index("code").loc["negotiating"]  # more: 2.5, 0, 0; less: 0, 0
     assert neg["mean_more"] == pytest.approx(2.5 / 3)
@@ -165,7 +168,7 @@ def test_normal_approximation_beyond_max_exact():
     values = rng.integers(0, 4, size=(40, 2)).astype(float)
     table = pd.DataFrame(values, columns=["x", "y"]).assign(group=["more"] * 20 + ["less"] * 20)
     comp = mechanisms.compare_groups(table, ["x", "y"], max_exact=1000)
-    assert comp["test"].eq(mechanisms.ASYMPTOTIC_TEST).all()
+    assert comp["test"].str.startswith(mechanisms.ASYMPTOTIC_TEST).all()
     for code in ["x", "y"]:
         a, b = table.loc[:19, code], table.loc[20:, code]
         expected = stats.mannwhitneyu(a, b, method="asymptotic", use_continuity=True).pvalue
@@ -183,25 +186,65 @@ def test_constant_and_separated_columns():
     assert comp.loc["zero", "difference"] == 0.0 and comp.loc["zero", "verdict"] == mechanisms.NOT
     assert comp.loc["sep", "effect_size"] == np.inf
     assert comp.loc["sep", "p_value"] == pytest.approx(0.2)  # 2 x (1 of C(5, 3) = 10), two-sided
-    assert comp.loc["sep", "verdict"] == mechanisms.WEAK
+    assert comp.loc["sep", "p_holm"] == pytest.approx(0.4)  # family of two: 2 x 0.2, then max with 1.0
+    assert comp.loc["sep", "verdict"] == mechanisms.NOT  # separated groups, but adjusted p 0.4
 
 
 def test_verdict_rule():
     v = mechanisms.verdicts(
-        difference=[1, 1, 1, 1, -1, -1, 0],
-        p_value=[0.01, 0.07, 0.5, 0.5, 0.01, 0.5, 0.01],
-        effect_size=[0.1, 0.1, 0.9, 0.5, -2.0, -0.9, 0.0],
+        difference=[1, 1, 1, -1, -1, 0],
+        p_adjusted=[0.01, 0.07, 0.5, 0.01, 0.5, 0.01],
     ).tolist()
-    assert v == [mechanisms.STRONG, mechanisms.WEAK, mechanisms.WEAK, mechanisms.NOT, mechanisms.NOT,
-                 mechanisms.NOT, mechanisms.NOT]
-    either = mechanisms.verdicts([-1, -1], [0.01, 0.5], [-2.0, -0.9], direction="either").tolist()
-    assert either == [mechanisms.STRONG, mechanisms.WEAK]
-    less = mechanisms.verdicts([-1, 1], [0.01, 0.01], [-2.0, 2.0], direction="less").tolist()
+    assert v == [mechanisms.STRONG, mechanisms.WEAK, mechanisms.NOT, mechanisms.NOT, mechanisms.NOT, mechanisms.NOT]
+    either = mechanisms.verdicts([-1, -1, 1], [0.01, 0.07, 0.5], direction="either").tolist()
+    assert either == [mechanisms.STRONG, mechanisms.WEAK, mechanisms.NOT]
+    less = mechanisms.verdicts([-1, 1], [0.01, 0.01], direction="less").tolist()
     assert less == [mechanisms.STRONG, mechanisms.NOT]
-    boundary = mechanisms.verdicts([1, 1], [0.05, 0.10], [0.8, 0.79]).tolist()
-    assert boundary == [mechanisms.WEAK, mechanisms.NOT]
+    boundary = mechanisms.verdicts([1, 1, 1], [0.05, 0.10, np.nan]).tolist()
+    assert boundary == [mechanisms.WEAK, mechanisms.NOT, mechanisms.NOT]
     with pytest.raises(AnalysisError, match="unknown direction"):
-        mechanisms.verdicts([1], [0.1], [1], direction="up")
+        mechanisms.verdicts([1], [0.1], direction="up")
+
+
+def test_holm_family_decides_the_verdicts():
+    """The verdicts follow statsmodels' Holm-adjusted p of the family; by hand, raw p 0.01, 0.02, 0.03,
+    0.04 (each < 0.05) become 0.04, 0.06, 0.06, 0.06: one strongly and three weakly distinguishing."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(10, 4)), columns=list("abcd")).assign(group=["more"] * 5 + ["less"] * 5)
+    comp = mechanisms.compare_groups(table, list("abcd"))
+    np.testing.assert_array_equal(comp["p_holm"], multipletests(comp["p_value"], method="holm")[1])
+    expected = mechanisms.verdicts(comp["difference"], multipletests(comp["p_value"], method="holm")[1])
+    assert comp["verdict"].tolist() == expected.tolist()
+    v = mechanisms.verdicts([1, 1, 1, 1], stats_holm([0.01, 0.02, 0.03, 0.04]))
+    assert v.tolist() == [mechanisms.STRONG, mechanisms.WEAK, mechanisms.WEAK, mechanisms.WEAK]
+
+
+def stats_holm(p):
+    return multipletests(p, method="holm")[1]
+
+
+def test_primary_coder_counts_a_code_once_per_document():
+    coded = pd.concat([make_coded(), pd.DataFrame({
+        "segment_id": ["x1", "x2"], "document_id": ["b2", "d1"], "code": ["sensemaking", "negotiating"],
+        "coder": ["k2", "k2"], "start": [0, 0], "end": [5, 5]})], ignore_index=True)
+    docs = make_documents()
+    # k1 has segments in 8 documents, k2 in three (b1, b2, d1): k1 is the study's primary coder, taken
+    # to have coded every document without a coders list, and the primary coder of each
+    assert set(coders.primary_coders(docs, coded)) == {"k1"}
+    m_primary, _ = mechanisms.mechanism_matrix(make_segments(), docs, coded, MECH)
+    m_union, _ = mechanisms.mechanism_matrix(make_segments(), docs, coded, MECH, coders="union")
+    p, u = m_primary.set_index("clinic_id"), m_union.set_index("clinic_id")
+    assert (p.loc["B", "sensemaking"], u.loc["B", "sensemaking"]) == (1, 2)  # b2's sensemaking is k2's only
+    assert (p.loc["D", "negotiating"], u.loc["D", "negotiating"]) == (0, 1)  # d1: k1 coded it, found nothing
+    assert p.loc["B", "engaging_groups"] == u.loc["B", "engaging_groups"] == 2  # b1 double-coded: once
+    # an explicit list of each document's coders: d1 coded by k2 alone
+    listed = docs.assign(coders=np.where(docs["document_id"].eq("d1"), "k2", ""))
+    listed["coders"] = listed["coders"].replace("", np.nan)
+    assert coders.primary_coders(listed, coded)["d1"] == "k2"
+    m, _ = mechanisms.mechanism_matrix(make_segments(), listed, coded, MECH)
+    assert m.set_index("clinic_id").loc["D", "negotiating"] == 1
+    with pytest.raises(AnalysisError, match="mechanism_coders is 'all'"):
+        mechanisms.mechanism_matrix(make_segments(), docs, coded, MECH, coders="all")
 
 
 def test_compare_groups_errors():

@@ -3,15 +3,13 @@ scipy and brute force, and scale."""
 
 from __future__ import annotations
 
-import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.stats as st
 
-from integrating import multiverse, segmentation, survey
+from integrating import multiverse, segmentation, stats, survey
 from integrating.errors import AnalysisError
 
 REL = 1e-9
@@ -124,7 +122,7 @@ def test_primary_specification_equals_survey_student_t(result):
     primary = multiverse.primary_row(table)
     assert primary["spec_id"] == spec(table, test="student_t", **PRIMARY)["spec_id"]
     change = survey_change(make_responses(), make_items(), segments_for())
-    effect = survey.student_t(change["change"], change["group"])
+    effect = stats.student_t(change["change"], change["group"])
     assert_effect(primary, effect)
     assert primary["method"] == "t" and primary["reason"] == ""
 
@@ -132,12 +130,12 @@ def test_primary_specification_equals_survey_student_t(result):
 def test_every_test_of_the_primary_path_equals_the_survey_functions(result):
     change = survey_change(make_responses(), make_items(), segments_for())
     x, g = change["change"], change["group"]
-    assert_effect(spec(result.table, test="welch_t", **PRIMARY), survey.welch_t(x, g))
-    perm = survey.permutation_exact(x, g, max_exact=100_000)
+    assert_effect(spec(result.table, test="welch_t", **PRIMARY), stats.welch_t(x, g))
+    perm = stats.permutation_exact(x, g, max_exact=100_000)
     row = spec(result.table, test="permutation", **PRIMARY)
     assert_effect(row, perm, ci=False)
     assert row["method"] == "exact"
-    mw = survey.mann_whitney(x, g, max_exact=100_000)
+    mw = stats.mann_whitney(x, g, max_exact=100_000)
     row = spec(result.table, test="mann_whitney", **PRIMARY)
     assert row["p_value"] == pytest.approx(mw.p_value, rel=REL)
     # the multiverse estimate is the difference in means for every test (not the Hodges-Lehmann shift)
@@ -149,9 +147,9 @@ def test_every_test_of_the_primary_path_equals_the_survey_functions(result):
 def test_leave_one_clinic_out_equals_the_t_test_without_that_clinic(result, clinic):
     change = survey_change(make_responses(), make_items(), segments_for(), drop=clinic)
     row = spec(result.table, test="student_t", **{**PRIMARY, "excluded_clinic": clinic})
-    assert_effect(row, survey.student_t(change["change"], change["group"]))
+    assert_effect(row, stats.student_t(change["change"], change["group"]))
     row = spec(result.table, test="welch_t", **{**PRIMARY, "excluded_clinic": clinic})
-    assert_effect(row, survey.welch_t(change["change"], change["group"]))
+    assert_effect(row, stats.welch_t(change["change"], change["group"]))
 
 
 @pytest.mark.parametrize("left_out, min_answered", [("", 1.0), ("b", 0.5), ("b", 1.0), ("c", 1.0), ("a", 0.5)])
@@ -160,7 +158,7 @@ def test_composite_definitions_equal_the_survey_with_those_items(result, left_ou
                            min_answered=min_answered)
     label = "all items" if not left_out else f"without {left_out}"
     row = spec(result.table, test="student_t", **{**PRIMARY, "composite": label, "min_answered": min_answered})
-    assert_effect(row, survey.student_t(change["change"], change["group"]))
+    assert_effect(row, stats.student_t(change["change"], change["group"]))
 
 
 def test_c8_drops_out_only_when_every_item_including_b_is_required(result):
@@ -178,7 +176,7 @@ def test_segmentations_equal_the_survey_with_those_groups(result, label, rule, t
     segs = segments_for(rule, threshold, count)
     change = survey_change(make_responses(), make_items(), segs)
     row = spec(result.table, test="student_t", **{**PRIMARY, "segmentation": label})
-    assert_effect(row, survey.student_t(change["change"], change["group"]))
+    assert_effect(row, stats.student_t(change["change"], change["group"]))
 
 
 def test_clinic_changes_equal_survey_clinic_change_for_every_definition(data):
@@ -197,61 +195,13 @@ def test_clinic_changes_equal_survey_clinic_change_for_every_definition(data):
 def test_monte_carlo_permutation_equals_the_survey_test_with_the_same_seed(data):
     res = multiverse.multiverse(*data, **{**OPTIONS, "max_exact": 10, "draws": 700, "seed": 11})
     change = survey_change(make_responses(), make_items(), segments_for(), drop="C2")
-    ref = survey.permutation_test(change["change"], change["group"], max_exact=10, draws=700, seed=11)
+    ref = stats.permutation_test(change["change"], change["group"], max_exact=10, draws=700, seed=11)
     row = spec(res.table, test="permutation", **{**PRIMARY, "excluded_clinic": "C2"})
     assert not ref.exact and row["method"] == "monte_carlo"
     assert row["p_value"] == pytest.approx(ref.p_value, rel=REL)
-    mw = survey.mann_whitney(change["change"], change["group"], max_exact=10)
+    mw = stats.mann_whitney(change["change"], change["group"], max_exact=10)
     row = spec(res.table, test="mann_whitney", **{**PRIMARY, "excluded_clinic": "C2"})
     assert row["method"] == "asymptotic" and row["p_value"] == pytest.approx(mw.p_value, rel=REL)
-
-
-# ----------------------------------------------------------------------------------------------
-# The vectorised tests against scipy and brute force
-
-
-def packed_rows(seed=3, rows=6, n=9, ties=False):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 1, (rows, n))
-    return np.round(x * 2) / 2 if ties else x
-
-
-def brute_force(row, k):
-    """Permutation p of |difference in means| and two-sided Mann-Whitney p over every relabeling."""
-    n = row.size
-    ranks = st.rankdata(row)
-    obs_d = row[:k].mean() - row[k:].mean()
-    obs_u = ranks[:k].sum() - k * (k + 1) / 2
-    d, u = [], []
-    for idx in itertools.combinations(range(n), k):
-        mask = np.zeros(n, dtype=bool)
-        mask[list(idx)] = True
-        d.append(row[mask].mean() - row[~mask].mean())
-        u.append(ranks[mask].sum() - k * (k + 1) / 2)
-    d, u = np.array(d), np.array(u)
-    p_perm = np.mean(np.abs(d) >= abs(obs_d) - 1e-12)
-    p_mw = min(1.0, 2 * min(np.mean(u <= obs_u + 1e-9), np.mean(u >= obs_u - 1e-9)))
-    return p_perm, p_mw
-
-
-@pytest.mark.parametrize("ties", [False, True])
-@pytest.mark.parametrize("k", [3, 6])
-def test_exact_resampling_tests_match_brute_force_and_scipy(ties, k):
-    packed = packed_rows(ties=ties)
-    rs = multiverse.resampling_tests(packed, k)
-    assert rs["methods"] == ("exact", "exact")
-    for i, row in enumerate(packed):
-        p_perm, p_mw = brute_force(row, k)
-        assert rs["permutation"][i] == pytest.approx(p_perm, rel=1e-12)
-        assert rs["mann_whitney"][i] == pytest.approx(p_mw, rel=1e-12)
-        ref = survey.mann_whitney(row, np.arange(row.size) < k)  # scipy exact, or exact permutation with ties
-        assert rs["mann_whitney"][i] == pytest.approx(ref.p_value, rel=1e-9)
-
-
-def test_zero_variance_is_flagged_and_kept_with_its_reason():
-    packed = np.array([[1.0, 1.0, 1.0, 0.0, 0.0], [1.0, 2.0, 1.0, 0.0, 0.5]])
-    tt = survey.t_tests(packed, 3)
-    assert tt["zero_variance"].tolist() == [True, False]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -289,11 +239,11 @@ def test_specifications_with_a_group_below_two_clinics_are_kept_with_the_reason(
 def test_leave_one_out_cap_keeps_the_most_influential_clinics(data):
     res = multiverse.multiverse(*data, **{**OPTIONS, "max_loo_clinics": 3})
     change = survey_change(make_responses(), make_items(), segments_for())
-    full = survey.student_t(change["change"], change["group"]).estimate
+    full = stats.student_t(change["change"], change["group"]).estimate
     shift = {}
     for cid in change["clinic_id"]:
         rest = change.loc[change["clinic_id"].ne(cid)]
-        shift[cid] = abs(survey.student_t(rest["change"], rest["group"]).estimate - full)
+        shift[cid] = abs(stats.student_t(rest["change"], rest["group"]).estimate - full)
     top = sorted(sorted(shift, key=lambda c: -shift[c])[:3])
     assert res.excluded == ("none", *top)
     assert multiverse.multiverse(*data, **{**OPTIONS, "max_loo_clinics": 0}).excluded == ("none",)
@@ -395,3 +345,59 @@ def test_an_uncomputable_primary_specification_keeps_the_table_and_the_summary_s
     assert res.table["estimate"].notna().any()
     with pytest.raises(AnalysisError, match="primary specification cannot be computed.*group 'more' has 1 clinic"):
         res.summary
+
+
+# ----------------------------------------------------------------------------------------------
+# Robustness of the headline
+
+
+def test_near_cutoff_clinics_hand_worked():
+    # 4 changes each; share rule at 0.5: C4, C5 (2 of 4) lose 'more' with one change fewer, C6, C7
+    # (1 of 4) gain it with one more; count rule at 3: C2, C3 (3) and C4, C5 (2)
+    segs = segments_for()
+    assert multiverse.near_cutoff_clinics(segs, "share", 0.5)["clinic_id"].tolist() == ["C4", "C5", "C6", "C7"]
+    count = segments_for(rule="count", count_threshold=3)
+    assert multiverse.near_cutoff_clinics(count, "count", count_threshold=3)["clinic_id"].tolist() == [
+        "C2", "C3", "C4", "C5"]
+    median = segments_for(rule="median")  # median share 0.5: the same clinics as the share rule at 0.5
+    assert multiverse.near_cutoff_clinics(median, "median")["clinic_id"].tolist() == ["C4", "C5", "C6", "C7"]
+
+
+def test_headline_robustness_equals_the_survey_test_on_each_scenario(data, result):
+    clinics, log, responses, items = data
+    out = multiverse.headline_robustness(clinics, log, responses, items, result.table, months=MONTHS,
+                                         rule="share", threshold=0.5, alpha=0.05)
+    assert out.columns.tolist() == multiverse.HEADLINE_COLUMNS
+    rows = out.set_index("scenario")
+    groups = survey.group_labels(segments_for())
+    ref = stats.student_t(*survey_change(responses, items, groups)[["change", "group"]].T.to_numpy())
+    assert rows.loc["as configured", "p_value"] == pytest.approx(ref.p_value, rel=REL)
+    assert rows.loc["as configured", "p_value"] == pytest.approx(multiverse.primary_row(result.table)["p_value"],
+                                                                 rel=REL)
+    moved = groups.copy()
+    moved["C4"] = "less"
+    ref = stats.student_t(*survey_change(responses, items, moved)[["change", "group"]].T.to_numpy())
+    assert rows.loc["C4 moved to 'less'", "p_value"] == pytest.approx(ref.p_value, rel=REL)
+    assert (rows.loc["C4 moved to 'less'", "n_more"], rows.loc["C4 moved to 'less'", "n_less"]) == (4, 4)
+    # leave one clinic out: the multiverse's own Student t specifications
+    for cid in ("C1", "C5"):
+        row = spec(result.table, test="student_t", **{**PRIMARY, "excluded_clinic": cid})
+        assert rows.loc[f"without {cid}", "p_value"] == pytest.approx(row["p_value"], rel=REL)
+    loo = out.loc[out["check"].eq("leave_one_out"), "p_value"].to_numpy()
+    summary = out.loc[out["check"].eq("leave_one_out_summary")].iloc[0]
+    assert summary["p_value"] == pytest.approx(np.nanmax(loo)) and summary["value"] == pytest.approx(np.mean(loo < 0.05))
+    p = result.table["p_value"].to_numpy(dtype="float64")
+    share = out.loc[out["check"].eq("multiverse"), "value"].iloc[0]
+    assert share == pytest.approx(np.mean(p[np.isfinite(p)] < 0.05))
+    median = survey.group_labels(segments_for(rule="median"))
+    ref = stats.student_t(*survey_change(responses, items, median)[["change", "group"]].T.to_numpy())
+    assert rows.loc["median rule", "p_value"] == pytest.approx(ref.p_value, rel=REL)
+
+
+def test_headline_scenario_that_cannot_be_computed_says_why(data, result):
+    clinics, log, responses, items = data
+    # at a cut-off of 1.0 only C1 implemented more: every scenario leaving it alone has one 'more' clinic
+    out = multiverse.headline_robustness(clinics, log, responses, items, result.table, months=MONTHS,
+                                         rule="share", threshold=1.0)
+    primary = out.loc[out["check"].eq("primary")].iloc[0]
+    assert np.isnan(primary["p_value"]) and primary["detail"].startswith("not computable: group 'more' has 1")

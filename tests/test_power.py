@@ -132,7 +132,7 @@ def test_closed_form_mixed_model_equals_statsmodels_mixedlm(icc, seed):
     d = design(clinics=10, share_more=0.5, respondents=6, icc=icc, difference=0.2)
     scored, groups, y = response_level(d, seed)
     table = survey.clinic_change(scored, groups).table
-    ref = survey.mixedlm_interaction(scored, table)
+    ref = survey.mixedlm_random_intercept_only(scored, table)
     means = y.mean(axis=2)
     ss = ((y - means[:, :, None]) ** 2).sum()
     ours = power.balanced_mixed_interaction(means[None, :, 0], means[None, :, 1], np.array([ss]), d.n_more,
@@ -289,6 +289,35 @@ def test_figure_data_and_plot(tmp_path):
     expected = next(n for n in totals if noncentral_t_power(n) >= 0.8)
     assert needed["clinics_needed"].tolist() == [expected]
     assert (table["share_more"] == 0.5625).all() and table["n_more"].tolist() == [3, 3, 6, 6]
+
+
+def test_power_statements_name_their_assumptions_and_the_difference_curve(tmp_path):
+    write_shards(TINY, tmp_path)
+    table = power.merge(TINY, power.read_shards(TINY, tmp_path))
+    for row in table.to_dict("records"):
+        text = row["statement"]
+        assert f"ICC {row['icc']:g}" in text and f"{row['respondents']} respondents per clinic and wave" in text
+        assert f"{row['clinics']} clinics" in text
+        assert (f"assumed true difference in mean change {row['difference']:g}" in text if row["difference"]
+                else "no true difference" in text)
+        assert f"{row['power_student']:.3f}" in text and "ignores clinic-level change" in text
+    curve = power.difference_curve_data(table, points=5)
+    # the grid's size closest to the published 16 clinics; differences 0 .. 2 x 0.3
+    assert set(curve["clinics"]) == {10} and curve["difference"].max() == pytest.approx(0.6)
+    row = curve.iloc[3]  # against scipy's noncentral t
+    k = int(row["n_more"])
+    assert k == 6
+    change_sd = math.sqrt(2 * 0.5 * 0.1 * 0.36 + 2 * 0.9 * 0.36 / 20)
+    df, nc = 8, row["difference"] / (change_sd * math.sqrt(1 / k + 1 / (10 - k)))
+    crit = st.t.ppf(0.975, df)
+    assert row["power"] == pytest.approx(st.nct.sf(crit, df, nc) + st.nct.cdf(-crit, df, nc), rel=1e-9)
+    assert curve.loc[curve["difference"].eq(0), "power"].to_numpy() == pytest.approx(0.05)
+    fig = plt.figure()
+    power.power_plot(power.curve_data(table), power.needed_data(table, respondents=[20]), table, fig,
+                     differences=curve)
+    assert len(fig.axes) == 4
+    plt.close(fig)
+    assert "observed (post hoc) power" in power.OBSERVED_POWER_NOTE
 
 
 # ----------------------------------------------------------------------------------------------

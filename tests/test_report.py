@@ -52,6 +52,10 @@ def make_workdir(root: Path, *, synthetic: bool | None = True, excerpts: bool = 
         table[col] = ""
     table.loc[1, "reason"] = "unrounded 0.04"
     io.write_table(table, derived / "claims_check.csv")
+    io.write_table(pd.DataFrame({"check": ["primary", "median_rule"], "scenario": ["as configured", "median rule"],
+                                 "n_more": [9, 8], "n_less": [7, 8], "estimate": [0.157, 0.097],
+                                 "p_value": [0.024, 0.184], "value": [None, None],
+                                 "detail": ["", "share >= median 0.55 <&>"]}), derived / "headline_robustness.csv")
     io.write_table(pd.DataFrame({"clinic_id": ["A1", "B2", "C3"], "n_documents": [3, 2, 1], "n_field_notes": [1, 1, 1],
                                  "n_meeting_minutes": [1, 1, 0], "n_interviews": [1, 0, 0]}), derived / "inventory.csv")
     if excerpts:
@@ -255,11 +259,24 @@ def test_real_or_unknown_data_are_labelled_as_such(tmp_path, synthetic, expected
     assert 'class="synthetic-banner"' not in index
     if expected:
         assert expected in index
+    assert report.CALIBRATION_NOTE not in index  # said of the calibrated synthetic study only
+
+
+def test_calibration_note_beside_the_claims_and_the_robustness_table(built):
+    index = (built / "reports" / "index.html").read_text(encoding="utf-8")
+    claims_part = index[index.index('<section id="claims-check">'):index.index('<table id="claims">')]
+    assert report.esc(report.CALIBRATION_NOTE) in claims_part
+    assert "calibrated until its summary matched the published numbers" in claims_part
+    robustness = index[index.index('<section id="robustness">'):]
+    robustness = robustness[:robustness.index("</section>")]
+    assert "median rule" in robustness and "share &gt;= median 0.55 &lt;&amp;&gt;" in robustness
+    assert (built / "reports" / "site" / "data" / "headline_robustness.csv").is_file()
 
 
 def test_an_empty_run_builds_a_site_with_notices(tmp_path):
     index = report.build_site(tmp_path).read_text(encoding="utf-8")
     assert "No claims check found" in index and "No figure found." in index and "No inventory found" in index
+    assert "No robustness table found" in index
     assert "No executed notebook or provenance record found." in index
 
 

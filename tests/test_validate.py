@@ -197,3 +197,20 @@ def test_text_paths_stay_inside_the_folder(raw_copy):
     edit(raw_copy, "documents", 2, "text_path", "../outside.txt")
     assert ("documents.csv, row 2 (line 3), column 'text_path': value '../outside.txt'; "
             "expected a path inside raw/ (no absolute path, no '..')") in messages(raw_copy)
+
+
+def test_optional_coders_column_must_list_every_coder_with_a_segment(raw_copy):
+    docs = contract.read_csv_raw(raw_copy / "documents.csv")
+    seg = contract.read_csv_raw(raw_copy / "coded_segments.csv")
+    by = seg.groupby("document_id")["coder"].unique()
+    docs["coders"] = [";".join(sorted(by.get(d, ["coder_a"]))) for d in docs["document_id"]]
+    double = next(i for i, d in enumerate(docs["document_id"]) if len(by.get(d, [])) == 2)
+    docs.loc[double + 1, "coders"] = ""  # an empty cell: not recorded, fine
+    docs.to_csv(raw_copy / "documents.csv", index=False, lineterminator="\n")
+    assert messages(raw_copy) == []
+    doc = docs.loc[double, "document_id"]
+    edit(raw_copy, "documents", double + 1, "coders", "coder_a")
+    assert messages(raw_copy) == [
+        f"documents.csv, row {double + 1} (line {double + 2}), column 'coders': value 'coder_a'; expected a list of "
+        f"the coders of document {doc} that includes 'coder_b', who coded segments in it (coded_segments.csv); "
+        "names separated by ';'"]

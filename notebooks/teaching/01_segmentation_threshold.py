@@ -49,14 +49,14 @@ alpha = 0.05
 
 
 # %%
-from integrating import contract, segmentation, survey, teaching
+from integrating import contract, segmentation, stats, survey, teaching
 
 study = contract.load(teaching.data_folder(raw_dir))
 segments = segmentation.clinic_segments(study.clinics, study.implementation_log, months=study.info.months,
                                         threshold=implementation_threshold)
 scored = survey.composite_scores(study.survey_responses, study.survey_items, min_answered=composite_min_answered)
 change = survey.clinic_change(scored, segments).table
-effect = survey.student_t(change["change"], change["group"])
+effect = stats.student_t(change["change"], change["group"])
 print(f"Cut-off {implementation_threshold:g}: {int(segments['group'].eq('more').sum())} clinics implemented more; "
       f"difference in mean change {effect.estimate:+.3f}, Student t p = {effect.p_value:.3f}")
 segmentation.case_order(segments).merge(change[["clinic_id", "change"]], on="clinic_id", how="left")
@@ -81,7 +81,7 @@ segmentation.case_order(segments).merge(change[["clinic_id", "change"]], on="cli
 #    cut-off at which the test cannot be computed?
 #
 # *Tools:* `segmentation.clinic_segments(..., threshold=new_threshold)` regroups the clinics;
-# `survey.clinic_change(scored, new_segments).table` and `survey.student_t(change, group)` give the
+# `survey.clinic_change(scored, new_segments).table` and `stats.student_t(change, group)` give the
 # test (it raises `AnalysisError` when a group is too small).
 
 # %% tags=["answer"]

@@ -17,7 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import reduce
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import yaml
 
 from . import io
 from .errors import ClaimsFailed, ClaimsFileError, IntegratingError  # noqa: F401  (raised by the claims check)
+from .rounding import round_half_away
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
 KINDS = ("count", "equal", "rounded")
@@ -255,11 +256,6 @@ def reproduce(claim: Claim, derived_dir, raw_dir):
 
 # ----------------------------------------------------------------------------------------------
 # Comparing
-
-
-def round_half_away(value: float, decimals: int) -> Decimal:
-    """Round as papers do: half away from zero, on the shortest decimal form of the float."""
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def _fmt_number(value) -> str:

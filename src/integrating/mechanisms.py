@@ -1,12 +1,15 @@
 """Cross-case comparison of the clinics that implemented more and less (Miles & Huberman meta-matrix).
 
 * :func:`code_document_counts` / :func:`mechanism_matrix`: per clinic and code, the number of
-  distinct documents of the clinic in which any coder applied the code, and the same per 10
-  documents.
+  distinct documents of the clinic in which the code was applied, and the same per 10 documents; a
+  code counts once per document, from the document's primary coder (``coders="primary"``, see
+  :func:`counting_segments`) or from any coder (``coders="union"``).
 * :func:`compare_groups`: per code, group means of the per-10 rates, their difference, Hedges g,
   a two-sided Wilcoxon-Mann-Whitney test (exact permutation distribution of the mid-rank statistic
-  when the number of relabelings allows; both from :mod:`integrating.survey`, shared with the survey
-  analysis) and a rule-based verdict (strongly / weakly / not distinguishing), see :func:`verdicts`.
+  when the number of relabelings allows; both from :mod:`integrating.stats`, shared with the survey
+  analysis), Holm-adjusted p-values across the codes compared (one family: the mechanisms, or the
+  barriers) and a verdict from the adjusted p-value (strongly / weakly / not distinguishing), see
+  :func:`verdicts`.
 * :func:`stakeholder_connections`: which stakeholder groups a clinic's mechanism-coded segments
   overlap (the evidence for "fragmentation" vs "unity of effort"), and a network per group.
 * :func:`segmentation_sensitivity`: groups and verdicts as the share cut-off moves over a grid.
@@ -22,7 +25,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import segmentation, survey
+from . import coders as coders_module
+from . import segmentation, stats
 from .contract import GROUPS, MIN_CLINICS_PER_GROUP
 from .errors import AnalysisError
 
@@ -38,8 +42,10 @@ ASYMPTOTIC_TEST = (
 )
 COMPARISON_COLUMNS = [
     "code", "label", "measure", "mean_more", "mean_less", "difference", "effect_size", "test",
-    "statistic", "p_value", "verdict", "n_more", "n_less",
+    "statistic", "p_value", "p_holm", "verdict", "n_more", "n_less",
 ]
+#: Which coders' codes a document's rate counts: its primary coder's only, or every coder's.
+CODERS = ("primary", "union")
 
 
 # --- meta-matrix -------------------------------------------------------------------------------
@@ -56,10 +62,22 @@ def document_counts(documents: pd.DataFrame, clinic_ids: Iterable[str]) -> pd.Se
     return documents.groupby("clinic_id").size().reindex(ids, fill_value=0).astype("int64").rename("n_documents")
 
 
+def counting_segments(coded_segments: pd.DataFrame, documents: pd.DataFrame, coders: str = "primary") -> pd.DataFrame:
+    """The coded segments a rate counts: those of each document's primary coder (``"primary"``,
+    :func:`integrating.coders.primary_coders`) or of every coder (``"union"``)."""
+    if coders not in CODERS:
+        raise AnalysisError(f"mechanism_coders is {coders!r}; expected one of {', '.join(CODERS)}")
+    if coders == "union" or coded_segments.empty:
+        return coded_segments
+    primary = coders_module.primary_coders(documents, coded_segments)
+    return coded_segments.loc[coded_segments["coder"].to_numpy() == coded_segments["document_id"].map(primary).to_numpy()]
+
+
 def code_document_counts(
     documents: pd.DataFrame, coded_segments: pd.DataFrame, codes: Sequence[str], clinic_ids: Iterable[str]
 ) -> pd.DataFrame:
-    """Clinic x code table: number of distinct documents of the clinic in which any coder applied the code."""
+    """Clinic x code table: number of distinct documents of the clinic in which a segment of
+    ``coded_segments`` applies the code (each code counted once per document)."""
     ids = pd.Index(list(clinic_ids), name="clinic_id", dtype=object)
     seg = _segments_with_clinic(coded_segments, documents, codes)
     counts = (
@@ -74,17 +92,19 @@ def code_document_counts(
 
 
 def mechanism_matrix(
-    segments: pd.DataFrame, documents: pd.DataFrame, coded_segments: pd.DataFrame, codes: Sequence[str]
+    segments: pd.DataFrame, documents: pd.DataFrame, coded_segments: pd.DataFrame, codes: Sequence[str],
+    *, coders: str = "primary",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``mechanism_matrix.csv`` (counts) and ``mechanism_rates.csv`` (documents with code per 10 documents).
 
     Columns: clinic_id, group, implementation_share, n_documents, then one column per code in the
     given order; rows in case order (implementation share descending, then clinic_id). A clinic
-    without documents has counts and rates 0. Also used for barrier codes.
+    without documents has counts and rates 0. A code counts once per document, from the segments
+    :func:`counting_segments` keeps for ``coders``. Also used for barrier codes.
     """
     ordered = segmentation.case_order(segments)
     ids = ordered["clinic_id"].tolist()
-    counts = code_document_counts(documents, coded_segments, codes, ids)
+    counts = code_document_counts(documents, counting_segments(coded_segments, documents, coders), codes, ids)
     n_docs = document_counts(documents, ids)
     base = ordered[["clinic_id", "group", "implementation_share"]].reset_index(drop=True)
     base["n_documents"] = n_docs.to_numpy()
@@ -98,33 +118,32 @@ def mechanism_matrix(
 # --- group comparison ----------------------------------------------------------------------------
 
 
-def verdicts(
-    difference, p_value, effect_size, *, p_strong: float = 0.05, p_weak: float = 0.10,
-    min_effect: float = 0.8, direction: str = "more",
-) -> np.ndarray:
-    """Verdict per code, in the style of CFIR's distinguishing constructs.
+def verdicts(difference, p_adjusted, *, p_strong: float = 0.05, p_weak: float = 0.10,
+             direction: str = "more") -> np.ndarray:
+    """Verdict per code, in the style of CFIR's distinguishing constructs, from family-wise p-values.
 
-    With "expected direction" meaning mean_more > mean_less (``direction="more"``, mechanisms),
+    ``p_adjusted`` are the Holm-adjusted p-values of the family (:func:`integrating.stats.holm`). With
+    "expected direction" meaning mean_more > mean_less (``direction="more"``, mechanisms),
     mean_less > mean_more (``"less"``) or any non-zero difference (``"either"``):
 
-    * strongly distinguishing: p < ``p_strong`` and the difference in the expected direction;
-    * weakly distinguishing: not strongly, the difference in the expected direction, and
-      p < ``p_weak`` or |Hedges g| >= ``min_effect``;
-    * not distinguishing: otherwise.
+    * strongly distinguishing: adjusted p < ``p_strong`` and the difference in the expected direction;
+    * weakly distinguishing: not strongly, adjusted p < ``p_weak`` and the difference in the expected
+      direction;
+    * not distinguishing: otherwise (also when the test could not be computed). An effect size alone
+      never makes a verdict.
     """
     if direction not in DIRECTIONS:
         raise AnalysisError(f"unknown direction {direction!r}; expected one of {', '.join(DIRECTIONS)}")
     difference = np.asarray(difference, dtype="float64")
-    p_value = np.asarray(p_value, dtype="float64")
-    effect = np.abs(np.asarray(effect_size, dtype="float64"))
+    p_adjusted = np.asarray(p_adjusted, dtype="float64")
     if direction == "more":
         expected = difference > 0
     elif direction == "less":
         expected = difference < 0
     else:
         expected = difference != 0
-    strong = expected & (p_value < p_strong)
-    weak = expected & ~strong & ((p_value < p_weak) | (effect >= min_effect))
+    strong = expected & (p_adjusted < p_strong)
+    weak = expected & ~strong & (p_adjusted < p_weak)
     return np.select([strong, weak], [STRONG, WEAK], default=NOT).astype(object)
 
 
@@ -136,7 +155,6 @@ def compare_groups(
     measure: str = MEASURE,
     p_strong: float = 0.05,
     p_weak: float = 0.10,
-    min_effect: float = 0.8,
     direction: str = "more",
     max_exact: int = MAX_EXACT,
 ) -> pd.DataFrame:
@@ -146,8 +164,9 @@ def compare_groups(
     Clinics without documents (``n_documents`` 0, when that column is present) carry no evidence
     and are left out; n_more and n_less count the clinics compared. Raises AnalysisError when a
     group has fewer than 2 clinics or a code column is missing. Hedges g is
-    :func:`integrating.survey.hedges_g_values` and the test :func:`integrating.survey.rank_sum_tests`
+    :func:`integrating.stats.hedges_g_values` and the test :func:`integrating.stats.rank_sum_tests`
     (two-sided p = twice the smaller one-sided p, at most 1; p = 1 for a code with one value throughout).
+    ``p_holm``: Holm-adjusted p across the codes of this call (one family); the verdict uses it.
     """
     codes = list(codes)
     missing = [c for c in codes if c not in table.columns]
@@ -174,11 +193,12 @@ def compare_groups(
     difference = mean_more - mean_less
     difference = np.where(np.isclose(mean_more, mean_less, rtol=1e-12, atol=0), 0.0, difference)
     packed = np.concatenate([x_more, x_less], axis=0).T  # one row per code, 'more' clinics first
-    effect = survey.hedges_g_values(packed, n_more)
+    effect = stats.hedges_g_values(packed, n_more)
     effect = np.where(difference == 0, 0.0, effect)
-    rank_sum = survey.rank_sum_tests(packed, n_more, max_exact=max_exact)
+    rank_sum = stats.rank_sum_tests(packed, n_more, max_exact=max_exact)
     u, p = rank_sum.u, rank_sum.p
-    test = EXACT_TEST if rank_sum.exact else ASYMPTOTIC_TEST
+    test = (EXACT_TEST if rank_sum.exact else ASYMPTOTIC_TEST) + (
+        f"; p_holm: Holm adjustment across the {len(codes)} codes compared (statsmodels multipletests)")
     out["mean_more"] = mean_more
     out["mean_less"] = mean_less
     out["difference"] = difference
@@ -186,7 +206,8 @@ def compare_groups(
     out["test"] = test
     out["statistic"] = u
     out["p_value"] = p
-    out["verdict"] = verdicts(difference, p, effect, p_strong=p_strong, p_weak=p_weak, min_effect=min_effect,
+    out["p_holm"] = stats.holm(p)
+    out["verdict"] = verdicts(difference, out["p_holm"].to_numpy(), p_strong=p_strong, p_weak=p_weak,
                               direction=direction)
     out["n_more"] = n_more
     out["n_less"] = n_less
@@ -194,7 +215,8 @@ def compare_groups(
 
 
 def comparison_plot(comparison: pd.DataFrame, ax, *, title: str | None = None) -> None:
-    """Dot plot: per code, the group means (more, less) joined by a line, verdict and p on the right."""
+    """Dot plot: per code, the group means (more, less) joined by a line; verdict, Holm-adjusted p and
+    g on the right."""
     from . import plotting
 
     y = np.arange(len(comparison))
@@ -203,8 +225,8 @@ def comparison_plot(comparison: pd.DataFrame, ax, *, title: str | None = None) -
         n = int(comparison[f"n_{group}"].iloc[0]) if len(comparison) else 0
         ax.scatter(comparison[f"mean_{group}"], y, color=plotting.GROUP_COLORS[group], s=22, zorder=2,
                    label=f"{plotting.GROUP_LABELS[group]} (n={n})")
-    for yi, (verdict, p, g) in enumerate(zip(comparison["verdict"], comparison["p_value"], comparison["effect_size"])):
-        p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    for yi, (verdict, p, g) in enumerate(zip(comparison["verdict"], comparison["p_holm"], comparison["effect_size"])):
+        p_text = "Holm p < 0.001" if p < 0.001 else f"Holm p = {p:.3f}"
         ax.text(1.02, yi, f"{verdict}\n{p_text}, g = {g:.2f}", transform=ax.get_yaxis_transform(), va="center",
                 ha="left", fontsize=6)
     ax.set_yticks(y, comparison["label"])

@@ -14,9 +14,9 @@ combination of
 Everything is computed in process and vectorised: composite scores once for all composite
 definitions (one matrix product), clinic changes once per definition, then every segmentation x
 exclusion as matrices, grouped by group sizes so that the permutation test shares its relabelings
-across specifications; the t-tests and the Mann-Whitney test are the survey module's vectorised ones
-(:func:`integrating.survey.t_tests`, :func:`integrating.survey.rank_sum_tests`) applied to every
-specification at once. The patient-level mixed model is not part of the multiverse:
+across specifications; every test is a vectorised two-group test of :mod:`integrating.stats`
+(:func:`~integrating.stats.t_tests`, :func:`~integrating.stats.permutation_tests`,
+:func:`~integrating.stats.rank_sum_tests`) applied to every specification at once. The patient-level mixed model is not part of the multiverse:
 a fit takes seconds, so thousands of fits would take hours; notebook 04 reports it for the primary
 specification.
 
@@ -29,15 +29,13 @@ variance for a t-test) are kept, with empty results and the reason.
 
 from __future__ import annotations
 
-import itertools
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from . import segmentation, survey
+from . import segmentation, stats, survey
 from .contract import MIN_CLINICS_PER_GROUP, WAVES
 from .errors import AnalysisError
 
@@ -68,8 +66,6 @@ SUMMARY_COLUMNS = [
 ]
 ALL_ITEMS = "all items"
 NO_CLINIC = "none"
-#: Numbers held in memory at once by the relabeling products (bounds memory at any size).
-BLOCK_ELEMENTS = 1 << 22
 
 
 # ----------------------------------------------------------------------------------------------
@@ -237,78 +233,21 @@ def loo_clinics(change: np.ndarray, valid: np.ndarray, more: np.ndarray, max_cli
 # The tests, vectorised over specifications with the same group sizes
 
 
-def _relabelings(n: int, m: int, *, exact: bool, draws: int, seed: int):
-    """Indicator matrices (rows = relabelings, n columns) of the smaller group's positions, in chunks.
-
-    Exact: every m-subset of range(n) in :func:`itertools.combinations` order. Monte Carlo: ``draws``
-    uniform random m-subsets drawn exactly as :func:`integrating.survey.permutation_test` draws them
-    (same generator, keys and chunking), so a specification reproduces that test with the same seed.
-    """
-    if exact:
-        rows = max(1, survey.CHUNK_ELEMENTS // m)
-        combos = itertools.combinations(range(n), m)
-        while True:
-            idx = np.fromiter(itertools.chain.from_iterable(itertools.islice(combos, rows)), dtype=np.intp)
-            if idx.size == 0:
-                return
-            idx = idx.reshape(-1, m)
-            ind = np.zeros((idx.shape[0], n))
-            np.put_along_axis(ind, idx, 1.0, axis=1)
-            yield ind
-    else:
-        rng = np.random.default_rng(seed)
-        rows = max(1, survey.CHUNK_ELEMENTS // n)
-        done = 0
-        while done < draws:
-            r = min(rows, draws - done)
-            keys = rng.random((r, n))
-            idx = np.argpartition(keys, m - 1, axis=1)[:, :m]
-            ind = np.zeros((r, n))
-            np.put_along_axis(ind, idx, 1.0, axis=1)
-            yield ind
-            done += r
-
-
-def _row_blocks(n_rows: int, width: int):
-    step = max(1, BLOCK_ELEMENTS // max(width, 1))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(n_rows, start + step))
-
-
 def resampling_tests(packed: np.ndarray, k: int, *, max_exact: int = 100_000, draws: int = 2_000,
                      seed: int = 0) -> dict:
     """Permutation test of the difference in means and Mann-Whitney test of each row of ``packed``.
 
-    The permutation test's rows share their relabelings: all C(n, k) of them when at most
-    ``max_exact``, else ``draws`` random ones. The Mann-Whitney test is
-    :func:`integrating.survey.rank_sum_tests` on the rows (exact up to ``max_exact`` relabelings,
-    else the normal approximation). Returns arrays ``permutation`` and ``mann_whitney`` (two-sided p)
-    and the method names.
+    The permutation test is :func:`integrating.stats.permutation_tests`: the rows share their
+    relabelings, all C(n, k) of them when at most ``max_exact``, else ``draws`` random ones (the same
+    ones, for the same seed, as notebook 04's test). The Mann-Whitney test is
+    :func:`integrating.stats.rank_sum_tests` (exact up to ``max_exact`` relabelings, else the normal
+    approximation). Returns arrays ``permutation`` and ``mann_whitney`` (two-sided p) and the method names.
     """
-    s_rows, n = packed.shape
-    m = min(k, n - k)
-    small_is_more = m == k
-    count = math.comb(n, k)
-    exact = count <= max_exact
-    # Permutation test: as integrating.survey.permutation_test, for every row at once.
-    a = 1.0 / k + 1.0 / (n - k)
-    total = packed.sum(axis=1)
-    b = total / (n - k)
-    obs = np.abs(packed[:, :k].sum(axis=1) * a - b)
-    tol = survey.TIE_RTOL * a * np.abs(packed).max(axis=1) * n
-    extreme = np.zeros(s_rows, dtype=np.int64)
-    if not exact and draws < 1:
-        raise AnalysisError(f"multiverse_permutation_draws is {draws!r}; expected an integer >= 1")
-    for ind in _relabelings(n, m, exact=exact, draws=draws, seed=seed):
-        for rows in _row_blocks(s_rows, ind.shape[0]):
-            sums = ind @ packed[rows].T  # relabelings x rows
-            s = sums if small_is_more else total[rows] - sums
-            d = s * a - b[rows]
-            extreme[rows] += np.count_nonzero(np.abs(d) >= obs[rows] - tol[rows], axis=0)
-    p_perm = extreme / count if exact else (1.0 + extreme) / (1.0 + draws)
-    rank_sum = survey.rank_sum_tests(packed, k, max_exact=max_exact)
-    methods = ("exact" if exact else "monte_carlo", "exact" if rank_sum.exact else "asymptotic")
-    return {"permutation": np.minimum(p_perm, 1.0), "mann_whitney": rank_sum.p, "methods": methods}
+    perm = stats.permutation_tests(packed, k, max_exact=max_exact, draws=draws, seed=seed,
+                                   draws_key="multiverse_permutation_draws")
+    rank_sum = stats.rank_sum_tests(packed, k, max_exact=max_exact)
+    methods = ("exact" if perm.exact else "monte_carlo", "exact" if rank_sum.exact else "asymptotic")
+    return {"permutation": perm.p, "mann_whitney": rank_sum.p, "methods": methods}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -412,7 +351,7 @@ def multiverse(clinics: pd.DataFrame, implementation_log: pd.DataFrame, response
             for t in TESTS:
                 reason[t][idx] = why
             continue
-        tt = survey.t_tests(packed, k, confidence)
+        tt = stats.t_tests(packed, k, confidence)
         estimate[idx] = tt["difference"]
         for t, key in (("student_t", "student"), ("welch_t", "welch")):
             p, lo, hi = tt[key].p, tt[key].ci_low, tt[key].ci_high
@@ -524,6 +463,100 @@ def summarise(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     ints = ["n_specs", "n_estimated", "n_same_sign", "n_tested", "n_significant"]
     out[ints] = out[ints].astype("int64")
     return out[SUMMARY_COLUMNS]
+
+
+# ----------------------------------------------------------------------------------------------
+# Robustness of the headline
+
+HEADLINE_COLUMNS = ["check", "scenario", "n_more", "n_less", "estimate", "p_value", "value", "detail"]
+
+
+def near_cutoff_clinics(segments: pd.DataFrame, rule: str = "share", threshold: float = 0.5,
+                        count_threshold: int = 3) -> pd.DataFrame:
+    """Clinics one implemented change from the other group at a fixed cut-off (the median rule's
+    median is held fixed): a 'more' clinic with one implemented change fewer, or a 'less' clinic with one
+    more, would change group. Columns: clinic_id, group, n_implemented, n_changes, implementation_share."""
+    k = segments["n_implemented"].to_numpy(dtype="int64")
+    n = segments["n_changes"].to_numpy(dtype="int64")
+    more = segments["group"].eq("more").to_numpy()
+    if rule == "count":
+        def is_more(kk):
+            return kk >= count_threshold
+    else:
+        cut = threshold if rule == "share" else float(np.median(segments["implementation_share"].to_numpy(float)))
+
+        def is_more(kk):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(n > 0, kk / np.where(n > 0, n, 1), 0.0) >= cut - segmentation.TOLERANCE
+    flips = np.where(more, ~is_more(k - 1), is_more(np.minimum(k + 1, n))) & (n > 0)
+    cols = ["clinic_id", "group", "n_implemented", "n_changes", "implementation_share"]
+    return segments.loc[flips, cols].sort_values("clinic_id", kind="mergesort").reset_index(drop=True)
+
+
+def headline_robustness(clinics: pd.DataFrame, implementation_log: pd.DataFrame, responses: pd.DataFrame,
+                        items: pd.DataFrame, table: pd.DataFrame, *, months: int | None = None,
+                        rule: str = "share", threshold: float = 0.5, count_threshold: int = 3,
+                        min_answered: float = 0.5, alpha: float = 0.05) -> pd.DataFrame:
+    """``headline_robustness.csv``: what the primary Student t result rests on, computed from the data.
+
+    Rows (``check``): ``primary`` (the configured analysis); ``near_cutoff`` (each clinic one
+    implemented change from the other group, :func:`near_cutoff_clinics`, moved to the other group,
+    all other clinics as they are); ``median_rule`` (the groups of the median rule); ``leave_one_out``
+    (each clinic with survey change left out in turn); ``leave_one_out_summary`` and
+    ``multiverse`` (``value`` = share of the multiverse ``table``'s specifications with p < ``alpha``).
+    Every p-value is the two-sided Student t-test of clinic-level change; a scenario that cannot be
+    computed has an empty p-value and the reason in ``detail``.
+    """
+    segments = segmentation.clinic_segments(clinics, implementation_log, months=months, rule=rule,
+                                            threshold=threshold, count_threshold=count_threshold)
+    scored = survey.composite_scores(responses, items, min_answered=min_answered)
+    labels = survey.group_labels(segments)
+    rows = []
+
+    def scenario(check, name, groups, drop=None, detail=""):
+        change = survey.clinic_change(scored, groups).table
+        if drop is not None:
+            change = change.loc[change["clinic_id"].ne(drop)]
+        n_more, n_less = int(change["group"].eq("more").sum()), int(change["group"].eq("less").sum())
+        try:
+            t = stats.student_t(change["change"], change["group"])
+            est, p = t.estimate, t.p_value
+        except AnalysisError as exc:
+            est, p, detail = np.nan, np.nan, f"not computable: {exc}"
+        rows.append((check, name, n_more, n_less, est, p, np.nan, detail))
+        return p
+
+    scenario("primary", "as configured", labels)
+    near = near_cutoff_clinics(segments, rule, threshold, count_threshold)
+    for r in near.itertuples(index=False):
+        other = "less" if r.group == "more" else "more"
+        moved = labels.copy()
+        moved[r.clinic_id] = other
+        scenario("near_cutoff", f"{r.clinic_id} moved to '{other}'", moved,
+                 detail=f"{r.n_implemented} of {r.n_changes} changes implemented (share {r.implementation_share:.3g}); "
+                        f"one change {'fewer' if r.group == 'more' else 'more'} would move it")
+    median = segmentation.clinic_segments(clinics, implementation_log, months=months, rule="median")
+    scenario("median_rule", "median rule", survey.group_labels(median),
+             detail=f"share >= median {float(np.median(median['implementation_share'])):.3g}")
+    base = survey.clinic_change(scored, labels).table
+    loo = []
+    for cid in base["clinic_id"]:
+        loo.append((cid, scenario("leave_one_out", f"without {cid}", labels, drop=cid)))
+    ps = np.array([p for _, p in loo], dtype="float64")
+    above = [cid for cid, p in loo if not (np.isfinite(p) and p < alpha)]
+    rows.append(("leave_one_out_summary", f"p < {alpha:g} without any one clinic", np.nan, np.nan, np.nan,
+                 float(np.nanmax(ps)) if np.isfinite(ps).any() else np.nan,
+                 float(np.mean(np.isfinite(ps) & (ps < alpha))) if ps.size else np.nan,
+                 f"{len(above)} of {len(loo)} clinics, left out, give p >= {alpha:g}"
+                 + (f": {', '.join(map(str, above))}" if above else "") + "; p_value = the largest"))
+    p_all = table["p_value"].to_numpy(dtype="float64")
+    tested = np.isfinite(p_all)
+    rows.append(("multiverse", f"specifications with p < {alpha:g}", np.nan, np.nan, np.nan, np.nan,
+                 float(np.mean(p_all[tested] < alpha)) if tested.any() else np.nan,
+                 f"{int(np.sum(p_all[tested] < alpha))} of {int(tested.sum())} tested specifications (all tests)"))
+    out = pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
+    out[["n_more", "n_less"]] = out[["n_more", "n_less"]].astype("Int64")
+    return out
 
 
 # ----------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ variance above) and the pooled within-cell sum of squares (var_residual x chi-sq
 responses are normal, at a cost independent of the number of respondents.
 
 **Analyses of each replicate.** (1) The primary test: two-sided Student t-test of clinic-level
-change (:func:`integrating.survey.t_tests`, the survey analysis's own test). (2) The mixed model
+change (:func:`integrating.stats.t_tests`, the survey analysis's own test). (2) The mixed model
 ``composite ~ wave * group + (1 | clinic)`` (REML, Wald z of the interaction, two-sided), in closed
 form: with balanced data its REML estimates are the ANOVA estimators of the two strata (truncated at
 the boundary var_clinic = 0), the interaction estimate is the difference in mean change, and its SE is
@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import survey
+from . import stats
 from .contract import MIN_CLINICS_PER_GROUP
 from .errors import AnalysisError
 
@@ -69,8 +69,13 @@ DESIGN_COLUMNS = [
 TABLE_COLUMNS = [
     *DESIGN_COLUMNS, "alpha", "change_sd", "effect_size", "replicates",
     "rejections_student", "power_student", "mcse_student", "power_student_analytic",
-    "rejections_mixed", "power_mixed", "mcse_mixed", "boundary_mixed",
+    "rejections_mixed", "power_mixed", "mcse_mixed", "boundary_mixed", "statement",
 ]
+#: Said beside every power curve: power at the observed difference restates the observed p-value.
+OBSERVED_POWER_NOTE = (
+    "Power computed at the difference a study observed is observed (post hoc) power: a function of the "
+    "observed p-value, it says nothing the p-value does not; power is shown over a range of plausible true "
+    "differences instead.")
 #: Environment variable through which the workflow tells each shard the grid and the run's start.
 PROGRESS_ENV = "INTEGRATING_POWER_PROGRESS"
 
@@ -242,7 +247,7 @@ def simulate(design: Design, *, seed: int, start: int, stop: int, alpha: float =
         d = draw(design, seed, block, last - block * BLOCK)
         sl = slice(first - block * BLOCK, last - block * BLOCK)
         pre, post, ss_w = d["pre"][sl], d["post"][sl], d["ss_within"][sl]
-        p_t = survey.t_tests(post - pre, design.n_more)["student"].p
+        p_t = stats.t_tests(post - pre, design.n_more)["student"].p
         mixed = balanced_mixed_interaction(pre, post, ss_w, design.n_more, design.respondents)
         rows.append({"design": design.key(), "block": block, "first": first, "last": last - 1,
                      "replicates": last - first,
@@ -463,7 +468,24 @@ def merge(cfg: dict, shard_rows) -> "pd.DataFrame":
             "mcse_mixed": math.sqrt(pm * (1 - pm) / r),
             "boundary_mixed": int(got["boundary_mixed"]),
         })
+        rows[-1]["statement"] = statement(rows[-1])
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def statement(row) -> str:
+    """A power statement that names everything it depends on: clinics, ICC, respondents per clinic and
+    wave, the assumed true difference (and SD, wave correlation, alpha)."""
+    setting = (f"{int(row['clinics'])} clinics ({int(row['n_more'])} more, {int(row['n_less'])} less), ICC "
+               f"{float(row['icc']):g}, {int(row['respondents'])} respondents per clinic and wave, response SD "
+               f"{float(row['sd']):g}, wave correlation {float(row['wave_correlation']):g}, alpha {float(row['alpha']):g}")
+    mixed = (f"the random-intercept-only mixed model, which ignores clinic-level change, rejects "
+             f"{float(row['power_mixed']):.3f}")
+    if float(row["difference"]) == 0:
+        return (f"{setting}, no true difference: the Student t-test of clinic-level change rejects "
+                f"{float(row['power_student']):.3f} (Monte Carlo SE {float(row['mcse_student']):.3f}); {mixed}")
+    return (f"{setting}, assumed true difference in mean change {float(row['difference']):g}: power of the Student "
+            f"t-test of clinic-level change {float(row['power_student']):.3f} (Monte Carlo SE "
+            f"{float(row['mcse_student']):.3f}; analytic {float(row['power_student_analytic']):.3f}); {mixed}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -530,13 +552,36 @@ def needed_data(table, *, target: float = 0.8, respondents=None) -> "pd.DataFram
     return pd.DataFrame(rows, columns=["icc", "respondents", "clinics_needed"])
 
 
-def power_plot(curve, needed, table, fig, *, target: float = 0.8) -> None:
+def difference_curve_data(table, *, clinics: int | None = None, points: int = 41) -> "pd.DataFrame":
+    """Analytic power of the Student t-test against the true difference (0 to twice the largest
+    non-zero difference of the grid), for each ICC and respondents per clinic and wave of the table, at
+    ``clinics`` clinics (default: the grid's size closest to 16, the published design). Columns:
+    clinics, n_more, icc, respondents, difference, power."""
+    import pandas as pd
+
+    first = table.iloc[0]
+    grid = sorted(int(n) for n in table["clinics"].unique())
+    n = int(clinics) if clinics is not None else min(grid, key=lambda v: (abs(v - 16), v))
+    k = n_more_of(n, float(first["share_more"]))
+    diffs = np.linspace(0.0, 2 * target_difference(table), points)
+    parts = []
+    for (icc, m), _ in table.groupby(["icc", "respondents"], sort=True):
+        d = Design(n, k, int(m), float(icc), float(first["wave_correlation"]), float(first["sd"]), 0.0)
+        parts.append(pd.DataFrame({"clinics": n, "n_more": k, "icc": float(icc), "respondents": int(m),
+                                   "difference": diffs,
+                                   "power": analytic_power(n, k, d.change_sd, diffs, float(first["alpha"]))}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def power_plot(curve, needed, table, fig, *, target: float = 0.8, differences=None) -> None:
     """Three panels: (a) power against clinics (analytic lines, simulated points with +/- 2 MC SE);
     (b) clinics needed for ``target`` power against respondents per clinic, per ICC; (c) rejection rate
-    when there is no true difference (Student t and mixed model), if the grid has a zero difference."""
+    when there is no true difference (Student t and mixed model), if the grid has a zero difference;
+    and, with ``differences`` (:func:`difference_curve_data`), (d) power against the true difference."""
     from . import plotting
 
-    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
+    widths = [1.3, 1, 1] + ([1] if differences is not None else [])
+    axes = fig.subplots(1, len(widths), gridspec_kw={"width_ratios": widths})
     diff = target_difference(table)
     alpha = float(table["alpha"].iloc[0])
     resp = sorted(curve["respondents"].unique())
@@ -561,7 +606,7 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8) -> None:
 
     handles, _ = ax.get_legend_handles_labels()
     handles += [Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="simulated, Student t"),
-                Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="simulated, mixed model")]
+                Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="simulated, mixed model (intercept only)")]
     ax.legend(handles=handles, frameon=False, fontsize=5.5, loc="lower right")
 
     bx = axes[1]
@@ -589,12 +634,22 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8) -> None:
         cx.set_xlabel("Clinics")
         cx.set_ylabel("Rejection rate")
         cx.legend(handles=[Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="Student t (clinic change)"),
-                           Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="mixed model")],
+                           Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="mixed model, intercept only")],
                   frameon=False, fontsize=5.5, loc="upper right")
     else:
         cx.text(0.5, 0.5, "no zero difference in the grid", ha="center", va="center", transform=cx.transAxes)
         cx.set_axis_off()
     cx.set_title("c  No true difference", loc="left")
+    if differences is not None:
+        dx = axes[3]
+        for (m, icc), rows in differences.groupby(["respondents", "icc"], sort=True):
+            dx.plot(rows["difference"], rows["power"], color=colors.get(m, "#000000"), ls=styles.get(icc, "-"), lw=1)
+        dx.axhline(target, color="#666666", lw=0.6, ls="--")
+        dx.axvline(diff, color="#999999", lw=0.6, ls=":")
+        dx.set_ylim(0, 1.02)
+        dx.set_xlabel("True difference in mean change")
+        dx.set_ylabel("Power (Student t)")
+        dx.set_title(f"d  {int(differences['clinics'].iloc[0])} clinics", loc="left")
 
 
 def report(cfg: dict, shard_dir, derived_dir, figures_dir, provenance_dir) -> "pd.DataFrame":
@@ -614,22 +669,27 @@ def report(cfg: dict, shard_dir, derived_dir, figures_dir, provenance_dir) -> "p
     plotting.use_style()
     fig = plt.figure(figsize=(plotting.TWO_COLUMNS, 2.6))
     curve, needed = curve_data(table), needed_data(table, target=target)
-    power_plot(curve, needed, table, fig, target=target)
+    by_difference = difference_curve_data(table)
+    power_plot(curve, needed, table, fig, target=target, differences=by_difference)
     fig.tight_layout()
     diff = target_difference(table)
     grid_needed = needed_data(table, target=target, respondents=sorted(int(m) for m in table["respondents"].unique()))
-    said = "; ".join(f"ICC {icc:g}, {m} respondents: {n} clinics"
+    said = "; ".join(f"ICC {icc:g}, {m} respondents per clinic and wave: {n} clinics"
                      for icc, m, n in grid_needed.itertuples(index=False))
     run.figure(fig, Path(figures_dir) / "power",
                caption=f"Power of a study like this one (simulated: {int(c['power_replicates'])} replicates per "
                        f"design, points +/- 2 Monte Carlo SE; lines: analytic power of the Student t-test). "
                        f"(a) power against the number of clinics for a true difference in mean change of {diff:g} "
-                       f"(filled: Student t-test of clinic-level change; open squares: patient-level mixed model); "
+                       f"(filled: Student t-test of clinic-level change; open squares: patient-level mixed model with a "
+                       f"clinic random intercept only, which ignores clinic-level change); "
                        f"(b) clinics needed for {target:.0%} power (analytic) against respondents per clinic and "
                        f"wave; (c) rejection rate with no true difference (alpha {float(c['power_alpha']):g}). "
                        f"Assumptions: response SD {float(c['power_sd']):g}, wave correlation "
                        f"{float(c['power_wave_correlation']):g}, share in 'more' {float(c['power_share_more']):g}. "
-                       f"Clinics needed for {target:.0%} power at {diff:g}: {said}. Source: data/derived/power.csv.")
+                       f"(d) analytic power of the Student t-test against the true difference at "
+                       f"{int(by_difference['clinics'].iloc[0])} clinics (lines as in a). "
+                       f"Clinics needed for {target:.0%} power at a true difference of {diff:g}: {said}. "
+                       f"{OBSERVED_POWER_NOTE} Source: data/derived/power.csv.")
     plt.close(fig)
     record = run.record()
     timings = []

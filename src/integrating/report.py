@@ -8,6 +8,7 @@
 * ``reports/notebooks/*.ipynb``: the executed notebooks, rendered to HTML with nbconvert's ``basic``
   template (no script, no CDN) inside a page of this site with a local style sheet;
 * ``reports/provenance/*.json``: each record rendered to HTML, the JSON copied beside it;
+* ``data/derived/headline_robustness.csv``: what the headline result rests on (notebook 06);
 * ``data/derived/inventory.csv``: the data inventory;
 * ``data/derived/mechanism_excerpts.csv``: excerpt tables, only when ``show_excerpts`` is true.
 
@@ -227,7 +228,15 @@ def html_table(df: pd.DataFrame, *, table_id: str | None = None, row_class: str 
     return f"<table{ident}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
 
 
-def claims_section(claims: pd.DataFrame | None, source: str, earlier: str | None = None) -> str:
+#: Beside the claims of a synthetic study: what passing claims on calibrated data do and do not show.
+CALIBRATION_NOTE = (
+    "The bundled synthetic study was calibrated until its summary matched the published numbers (its "
+    "seed is the first whose survey summary rounds to them), so its passing claims show that the "
+    "machinery works, not that the paper's analysis is right.")
+
+
+def claims_section(claims: pd.DataFrame | None, source: str, *, synthetic: bool | None = None,
+                   earlier: str | None = None) -> str:
     if claims is None:
         return (f'<section id="claims-check"><h2>Claims check</h2><p class="muted">No claims check found '
                 f"({esc(source)}); run notebooks/05_claims_check.ipynb.</p></section>")
@@ -252,8 +261,29 @@ def claims_section(claims: pd.DataFrame | None, source: str, earlier: str | None
         '<p class="muted">Each published number is recomputed from the derived tables and compared at the '
         "paper's rounding; consistency checks recompute reported statistics from each other (statcheck, GRIM). "
         f'Source: <a href="{href(f"{SITE}/data/claims_check.csv")}">claims_check.csv</a>.</p>\n'
-        f"{body}\n</section>"
+        + (f'<p class="calibration" id="calibration-note">{esc(CALIBRATION_NOTE)}</p>\n' if synthetic else "")
+        + f"{body}\n</section>"
     )
+
+
+ROBUSTNESS_COLUMNS = ["check", "scenario", "n_more", "n_less", "estimate", "p_value", "value", "detail"]
+
+
+def robustness_section(robustness: pd.DataFrame | None, source: str) -> str:
+    """What the headline rests on (notebook 06's headline_robustness.csv), or a note that it is missing."""
+    if robustness is None:
+        return (f'<section id="robustness"><h2>Robustness of the headline</h2><p class="muted">No robustness '
+                f"table found ({esc(source)}); run notebooks/06_robustness.ipynb.</p></section>")
+    cols = [c for c in ROBUSTNESS_COLUMNS if c in robustness.columns]
+    return ('<section id="robustness"><h2>Robustness of the headline</h2>\n'
+            "<p>The primary result is the two-sided Student t-test of clinic-level change. Each row recomputes "
+            "it after one change to the data or the analysis: a clinic one implemented change from the other "
+            "group moved to it, the median rule instead of the configured one, one clinic left out; the last "
+            "row gives the share of the multiverse's specifications with p &lt; 0.05. All computed from the "
+            f'data. Source: <a href="{href(f"{SITE}/data/headline_robustness.csv")}">headline_robustness.csv</a>'
+            ".</p>\n" + html_table(robustness[cols], table_id="robustness-table",
+                                   numeric=("n_more", "n_less", "estimate", "p_value", "value"))
+            + "\n</section>")
 
 
 def _earlier(when: str | None) -> str:
@@ -445,6 +475,10 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     inventory = _read_csv(inventory_path) if inventory_path.is_file() else None
     if inventory is not None:
         shutil.copyfile(inventory_path, tmp / "data" / "inventory.csv")
+    robustness_path = derived_dir / "headline_robustness.csv"
+    robustness = _read_csv(robustness_path) if robustness_path.is_file() else None
+    if robustness is not None:
+        shutil.copyfile(robustness_path, tmp / "data" / "headline_robustness.csv")
     excerpts = None
     excerpts_path = derived_dir / "mechanism_excerpts.csv"
     if show_excerpts and excerpts_path.is_file():
@@ -453,7 +487,9 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     # landing page
     sections = [_intro(origin)]
     stale = earlier_than(records, last_run)
-    sections.append(claims_section(claims, str(claims_path), stale.get("05_claims_check")))
+    sections.append(claims_section(claims, str(claims_path), synthetic=origin["synthetic"],
+                                   earlier=stale.get("05_claims_check")))
+    sections.append(robustness_section(robustness, str(robustness_path)))
     fig_html = []
     for fig in figs:
         owner = figure_owner(owners, fig)
@@ -472,7 +508,7 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
                         f"found ({esc(inventory_path)}).</p></section>")
     if excerpts is not None:
         sections.append(_excerpts_section(excerpts))
-    toc = ['<a href="#claims-check">Claims</a>', '<a href="#figures">Figures</a>',
+    toc = ['<a href="#claims-check">Claims</a>', '<a href="#robustness">Robustness</a>', '<a href="#figures">Figures</a>',
            '<a href="#notebooks">Notebooks</a>', '<a href="#inventory">Inventory</a>']
     if excerpts is not None:
         toc.append('<a href="#excerpts">Excerpts</a>')

@@ -7,35 +7,31 @@ analysis can call it many times in-process:
    items turned round), or excluded when fewer than ``min_answered`` of those items are answered.
 2. :func:`clinic_change`: each clinic's mean composite per wave and its change (post - pre); clinics
    without valid responses in both waves, or without a group, are excluded and listed with the reason.
-3. The comparisons of clinic-level change, "more" versus "less": :func:`student_t` (primary),
-   :func:`welch_t`, :func:`permutation_exact`, :func:`mann_whitney`, :func:`hedges_g`,
-   :func:`mixed_anova_interaction` (clinic x wave means) and :func:`mixedlm_interaction`
-   (patient-level mixed model); :func:`survey_effects` gathers them in ``survey_effects.csv``.
+3. The comparisons of clinic-level change, "more" versus "less": the two-group tests of
+   :mod:`integrating.stats` (Student t, primary; Welch t; permutation; Mann-Whitney; Hedges g), and
+   the survey's own models :func:`mixed_anova_interaction` (clinic x wave means) and
+   :func:`mixedlm_interaction` (patient-level mixed model with clinic and clinic x wave random
+   intercepts); :func:`survey_effects` gathers them in ``survey_effects.csv``, with one more row,
+   :func:`mixedlm_random_intercept_only`, labelled as ignoring clinic-level change (a pitfall shown,
+   not an alternative analysis).
 
-The clinic-level functions take a vector of changes and a vector of group labels and return an
-:class:`Effect` (a named tuple, no pandas), so that they stay cheap. Degenerate inputs raise
-:class:`~integrating.errors.AnalysisError` naming what is wrong; docs/methods-survey.md lists which.
-
-The two-group statistics that other modules share are defined here once, vectorised over many
-comparisons of the same group sizes (each row of a matrix is one comparison, its first ``k`` values
-'more'): :func:`t_tests` (Student and Welch; also the power simulation and the multiverse),
-:func:`rank_sum_tests` (Wilcoxon-Mann-Whitney; also the mechanism comparison and the multiverse) and
-:func:`hedges_g_values` (also the mechanism comparison).
+Degenerate inputs raise :class:`~integrating.errors.AnalysisError` naming what is wrong;
+docs/methods-survey.md lists which.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .contract import GROUPS, MIN_CLINICS_PER_GROUP, WAVES
+from . import stats
+from .contract import GROUPS, WAVES
 from .errors import AnalysisError
+from .stats import Effect, check_variance, confidence_text, split_groups
 
 ANALYSES = (
     "student_t",
@@ -45,15 +41,19 @@ ANALYSES = (
     "mixed_anova_interaction",
     "mixedlm_interaction",
     "hedges_g",
+    "mixedlm_random_intercept_only",
 )
+#: Rows shown only to illustrate a pitfall: never in the forest plot or offered as an alternative.
+PITFALL_ANALYSES = ("mixedlm_random_intercept_only",)
 ANALYSIS_LABELS = {
     "student_t": "Student t (primary)",
     "welch_t": "Welch t",
     "permutation_exact": "Permutation test",
     "mann_whitney": "Mann-Whitney U (Hodges-Lehmann shift)",
     "mixed_anova_interaction": "Mixed ANOVA, group x wave",
-    "mixedlm_interaction": "Mixed model, group x wave",
+    "mixedlm_interaction": "Mixed model, group x wave (clinic x wave random intercepts)",
     "hedges_g": "Hedges g",
+    "mixedlm_random_intercept_only": "Mixed model, clinic intercept only (ignores clinic-level change)",
 }
 EFFECT_COLUMNS = [
     "analysis", "estimate", "statistic", "df", "p_value", "ci_low", "ci_high", "n_more", "n_less", "test",
@@ -62,26 +62,6 @@ CLINIC_CHANGE_COLUMNS = ["clinic_id", "group", "n_pre", "n_post", "mean_pre", "m
 GROUP_CHANGE_COLUMNS = ["group", "n_clinics", "mean_change", "ci_low", "ci_high", "sd_change"]
 EXCLUSION_COLUMNS = ["unit", "clinic_id", "wave", "n_responses", "reason"]
 SCORED_COLUMNS = ["response_id", "clinic_id", "wave", "n_answered", "composite", "included"]
-
-#: Elements (indices or random keys) held in memory at once by the permutation test.
-CHUNK_ELEMENTS = 1 << 21
-#: Two relabelings whose differences agree within this share of the data's scale count as tied.
-TIE_RTOL = 1e-11
-
-
-class Effect(NamedTuple):
-    """One row of ``survey_effects.csv``. Cells an analysis does not define are NaN (written empty)."""
-
-    analysis: str
-    estimate: float
-    statistic: float
-    df: float
-    p_value: float
-    ci_low: float
-    ci_high: float
-    n_more: int
-    n_less: int
-    test: str
 
 
 # ----------------------------------------------------------------------------------------------
@@ -225,388 +205,19 @@ def clinic_change(scored: pd.DataFrame, groups, *, min_answered: float | None = 
 
 def group_change(table: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     """``survey_group_change.csv``: per group, number of clinics, mean change, its t-based CI and SD."""
-    from scipy import stats
+    from scipy import stats as sps
 
     change = table["change"].to_numpy(dtype="float64")
     labels = table["group"].to_numpy()
-    _check_counts(labels)
+    stats.check_counts(labels)
     rows = []
     for g in sorted(GROUPS):
         x = change[labels == g]
         m, sd = float(x.mean()), float(x.std(ddof=1))
-        half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
+        half = float(sps.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
         rows.append((g, x.size, m, m - half, m + half, sd))
     return pd.DataFrame(rows, columns=GROUP_CHANGE_COLUMNS)
 
-
-# ----------------------------------------------------------------------------------------------
-# Shared two-group statistics, vectorised: each row of ``packed`` is one comparison whose first
-# ``k`` values are 'more' and the others 'less' (all rows with the same group sizes)
-
-
-class TTest(NamedTuple):
-    """A t-test of every row: t, degrees of freedom, two-sided p and the CI of the difference in means."""
-
-    statistic: np.ndarray
-    df: np.ndarray
-    p: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-
-
-class RankSum(NamedTuple):
-    """A Wilcoxon-Mann-Whitney test of every row: U of 'more', two-sided p, whether p is exact, and
-    the number of relabelings C(n, k)."""
-
-    u: np.ndarray
-    p: np.ndarray
-    exact: bool
-    n_relabelings: int
-
-
-def _rows(packed, k: int) -> np.ndarray:
-    values = np.asarray(packed, dtype="float64")
-    if values.ndim == 1:
-        values = values[None, :]
-    if values.ndim != 2 or not 0 < k < values.shape[1]:
-        raise AnalysisError(f"{k} 'more' value(s) in rows of {values.shape[-1]}; expected both groups non-empty")
-    return values
-
-
-def t_tests(packed, k: int, confidence: float = 0.95) -> dict:
-    """Two-sided two-sample Student (pooled variance) and Welch t-tests of every row of ``packed``.
-
-    Returns ``difference`` (mean more - mean less), ``zero_variance`` (no variance within either group,
-    judged as :func:`student_t` judges it; the t-tests of those rows are undefined) and, under
-    ``student`` and ``welch``, a :class:`TTest` with the ``confidence`` CI of the difference. Row by
-    row the same numbers as ``scipy.stats.ttest_ind``.
-    """
-    from scipy import special
-
-    packed = _rows(packed, k)
-    x, y = packed[:, :k], packed[:, k:]
-    n1, n2 = k, packed.shape[1] - k
-    mx, my = x.mean(axis=1), y.mean(axis=1)
-    diff = mx - my
-    ssx = ((x - mx[:, None]) ** 2).sum(axis=1)
-    ssy = ((y - my[:, None]) ** 2).sum(axis=1)
-    scale = np.maximum(np.abs(packed).max(axis=1), 1.0)
-    zero = (np.ptp(x, axis=1) <= 1e-12 * scale) & (np.ptp(y, axis=1) <= 1e-12 * scale)
-    q = 0.5 + confidence / 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        df = np.full(diff.shape, float(n1 + n2 - 2))
-        se = np.sqrt((ssx + ssy) / df * (1.0 / n1 + 1.0 / n2))
-        vx, vy = ssx / (n1 - 1) / n1, ssy / (n2 - 1) / n2
-        se_w = np.sqrt(vx + vy)
-        df_w = (vx + vy) ** 2 / (vx**2 / (n1 - 1) + vy**2 / (n2 - 1))
-        out = {"difference": diff, "zero_variance": zero}
-        for name, s, d in (("student", se, df), ("welch", se_w, df_w)):
-            t = diff / s
-            p = np.minimum(2.0 * special.stdtr(d, -np.abs(t)), 1.0)
-            half = special.stdtrit(d, q) * s
-            out[name] = TTest(t, d, p, diff - half, diff + half)
-    return out
-
-
-def _rank_sum_counts(doubled_ranks: np.ndarray, k: int, dtype) -> np.ndarray:
-    """Number of the k-subsets of the pooled values with each sum 0, 1, ... of doubled mid-ranks."""
-    top = int(np.sort(doubled_ranks)[-k:].sum())
-    counts = np.zeros((k + 1, top + 1), dtype=dtype)
-    counts[0, 0] = 1
-    for r in doubled_ranks.tolist():  # each value joins the subsets counted so far, at most once
-        counts[1:, r:] += counts[:-1, : top + 1 - r].copy()
-    return counts[k]
-
-
-def rank_sum_tests(packed, k: int, *, max_exact: int = 1_000_000) -> RankSum:
-    """Two-sided Wilcoxon-Mann-Whitney test of every row of ``packed``, on mid-ranks.
-
-    Exact when the number of relabelings C(n, k) is at most ``max_exact``: the permutation
-    distribution of the 'more' rank sum over all relabelings (mid-ranks for ties; without ties this is
-    the exact null distribution of U), counted rather than enumerated, once per pattern of ties. Beyond
-    that, the normal approximation with tie and continuity corrections (``scipy.stats.mannwhitneyu``).
-    Two-sided p = twice the smaller one-sided p, at most 1 (scipy's convention); a row with one value
-    throughout has p = 1.
-    """
-    from scipy import stats
-
-    packed = _rows(packed, k)
-    rows, n = packed.shape
-    ranks = stats.rankdata(packed, axis=1)
-    u = ranks[:, :k].sum(axis=1) - k * (k + 1) / 2
-    count = math.comb(n, k)
-    exact = count <= max_exact
-    if rows == 0:
-        return RankSum(u, np.zeros(0), exact, count)
-    if exact:
-        doubled = np.rint(2 * ranks).astype(np.int64)  # mid-ranks are multiples of 1/2
-        observed = doubled[:, :k].sum(axis=1)
-        patterns, which = np.unique(np.sort(doubled, axis=1), axis=0, return_inverse=True)
-        which = which.reshape(-1)
-        dtype = np.int64 if count < 2**62 else np.float64
-        p = np.empty(rows)
-        for j, pattern in enumerate(patterns):
-            at_most = np.cumsum(_rank_sum_counts(pattern, k, dtype))  # relabelings with sum <= s
-            sel = which == j
-            s = observed[sel]
-            lower, upper = at_most[s], count - at_most[s - 1]  # P(sum <= s), P(sum >= s), times count
-            p[sel] = 2.0 * np.minimum(lower, upper) / count
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            res = stats.mannwhitneyu(packed[:, :k], packed[:, k:], axis=1, method="asymptotic",
-                                     use_continuity=True, alternative="two-sided")
-        p = np.asarray(res.pvalue, dtype="float64").reshape(rows)
-    constant = np.ptp(packed, axis=1) == 0
-    return RankSum(u, np.where(constant, 1.0, np.minimum(p, 1.0)), exact, count)
-
-
-def hedges_g_values(packed, k: int) -> np.ndarray:
-    """Hedges g of every row: (mean more - mean less) / pooled SD x (1 - 3 / (4 (n1 + n2) - 9)).
-
-    The same number as ``pingouin.compute_effsize(..., eftype="hedges")``. When neither group varies
-    at all, g is 0 if the groups are equal and +/-inf otherwise.
-    """
-    packed = _rows(packed, k)
-    x, y = packed[:, :k], packed[:, k:]
-    n1, n2 = k, packed.shape[1] - k
-    diff = x.mean(axis=1) - y.mean(axis=1)
-    pooled = np.sqrt(((n1 - 1) * x.var(axis=1, ddof=1) + (n2 - 1) * y.var(axis=1, ddof=1)) / (n1 + n2 - 2))
-    constant = (np.ptp(x, axis=1) == 0) & (np.ptp(y, axis=1) == 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = diff / pooled
-    if constant.any():
-        exact_diff = x[:, 0] - y[:, 0]
-        d = np.where(constant, np.where(exact_diff == 0, 0.0, np.copysign(np.inf, exact_diff)), d)
-    return d * (1 - 3 / (4 * (n1 + n2) - 9))
-
-
-# ----------------------------------------------------------------------------------------------
-# Clinic-level comparisons (cheap: numpy in, named tuple out)
-
-
-def _count_text(count: int) -> str:
-    if count < 10**12:
-        return str(count)
-    digits = str(count)  # exact integer, possibly beyond float range
-    return f"about {digits[0]}.{digits[1:3]}e{len(digits) - 1}"
-
-
-def _pct(confidence: float) -> str:
-    return f"{confidence * 100:g}%"
-
-
-def _check_counts(labels) -> None:
-    n_more = int(np.sum(labels == "more"))
-    n_less = int(np.sum(labels == "less"))
-    if n_more == 0 or n_less == 0:
-        only = "more" if n_less == 0 else "less"
-        raise AnalysisError(
-            f"all {n_more + n_less} clinic(s) with survey change are in group '{only}'; comparing groups "
-            f"needs at least {MIN_CLINICS_PER_GROUP} clinics in each of 'more' and 'less'"
-        )
-    for g, k in (("more", n_more), ("less", n_less)):
-        if k < MIN_CLINICS_PER_GROUP:
-            raise AnalysisError(
-                f"group '{g}' has {k} clinic with survey change; a two-group comparison needs at least "
-                f"{MIN_CLINICS_PER_GROUP} per group"
-            )
-
-
-def split_groups(change, groups) -> tuple[np.ndarray, np.ndarray]:
-    """Clinic-level changes of 'more' and 'less' as float arrays, after checking them.
-
-    ``groups`` holds 'more'/'less' labels, or booleans (True = 'more').
-    """
-    x = np.asarray(change, dtype="float64")
-    g = np.asarray(groups)
-    if x.ndim != 1 or g.shape != x.shape:
-        raise AnalysisError(f"{x.size} change value(s) but {g.size} group label(s); expected one label per clinic")
-    if g.dtype == bool:
-        g = np.where(g, "more", "less")
-    bad = ~np.isin(g, GROUPS)
-    if bad.any():
-        raise AnalysisError(f"group label(s) {sorted(map(str, set(g[bad])))}; expected 'more' or 'less'")
-    if not np.isfinite(x).all():
-        raise AnalysisError("clinic-level change has missing or infinite values; expected one finite change per clinic")
-    _check_counts(g)
-    return x[g == "more"], x[g == "less"]
-
-
-def _check_variance(x: np.ndarray, y: np.ndarray) -> None:
-    scale = max(float(np.abs(np.r_[x, y]).max()), 1.0)
-    if np.ptp(x) <= 1e-12 * scale and np.ptp(y) <= 1e-12 * scale:
-        raise AnalysisError(
-            "clinic-level changes have zero variance within both groups (every clinic of a group changed by "
-            "the same amount); t-tests and standardised differences are undefined"
-        )
-
-
-def _t_effect(analysis: str, change, groups, confidence: float, equal_var: bool) -> Effect:
-    from scipy import stats
-
-    x, y = split_groups(change, groups)
-    _check_variance(x, y)
-    with warnings.catch_warnings():
-        # scipy warns when one group's changes are identical; the pooled test is still well defined.
-        warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
-        res = stats.ttest_ind(x, y, equal_var=equal_var, alternative="two-sided")
-    ci = res.confidence_interval(confidence_level=confidence)
-    name = ("two-sample Student t-test (equal variances), two-sided" if equal_var
-            else "two-sample Welch t-test (unequal variances, Welch-Satterthwaite df), two-sided")
-    return Effect(analysis, float(x.mean() - y.mean()), float(res.statistic), float(res.df), float(res.pvalue),
-                  float(ci.low), float(ci.high), x.size, y.size,
-                  f"{name}; estimate = mean change more - less; {_pct(confidence)} CI")
-
-
-def student_t(change, groups, *, confidence: float = 0.95) -> Effect:
-    """Primary test: two-sided two-sample Student t-test (pooled variance) of clinic-level change."""
-    return _t_effect("student_t", change, groups, confidence, equal_var=True)
-
-
-def welch_t(change, groups, *, confidence: float = 0.95) -> Effect:
-    """Two-sided two-sample Welch t-test (unequal variances) of clinic-level change."""
-    return _t_effect("welch_t", change, groups, confidence, equal_var=False)
-
-
-@dataclass(frozen=True)
-class PermutationResult:
-    """Difference in mean change (more - less) and its two-sided permutation p-value."""
-
-    difference: float
-    p_value: float
-    exact: bool
-    n_relabelings: int  # all relabelings with the observed group sizes
-    n_evaluated: int  # relabelings enumerated (exact) or drawn (Monte Carlo)
-    n_extreme: int  # of those, how many give |difference| >= |observed|
-    seed: int | None
-    distribution: np.ndarray | None = None  # the differences, when asked for
-
-    @property
-    def test(self) -> str:
-        if self.exact:
-            return (f"exact permutation test of the difference in mean change, two-sided (|difference| >= "
-                    f"observed), all {_count_text(self.n_relabelings)} relabelings")
-        return (f"Monte Carlo permutation test of the difference in mean change, two-sided (|difference| >= "
-                f"observed), {self.n_evaluated} random relabelings (seed {self.seed}) of "
-                f"{_count_text(self.n_relabelings)}; p = (1 + extreme) / (1 + draws)")
-
-
-def permutation_test(change, groups, *, max_exact: int = 1_000_000, draws: int = 100_000, seed: int = 0,
-                     return_distribution: bool = False) -> PermutationResult:
-    """Two-sided permutation test of the difference in mean change, vectorised over relabelings.
-
-    Exact over all C(n, n_more) relabelings when that count is at most ``max_exact``; otherwise
-    Monte Carlo with ``draws`` random relabelings from ``numpy.random.default_rng(seed)``. Relabelings
-    are processed in chunks of about :data:`CHUNK_ELEMENTS` numbers, which bounds memory.
-    """
-    x, y = split_groups(change, groups)
-    values = np.r_[x, y]
-    n, k = values.size, x.size
-    # Difference for a relabeling whose 'more' sum is S: S * (1/k + 1/(n-k)) - total / (n-k).
-    a, b = 1.0 / k + 1.0 / (n - k), values.sum() / (n - k)
-    observed = float(x.mean() - y.mean())
-    obs_lin = abs(x.sum() * a - b)
-    tol = TIE_RTOL * a * float(np.abs(values).max()) * n
-    # Enumerate the smaller side: m labels per relabeling.
-    m = min(k, n - k)
-    small_is_more = m == k
-    total = float(values.sum())
-    count = math.comb(n, k)
-    exact = count <= max_exact
-    sums_list = []
-    n_extreme = 0
-    if exact:
-        rows = max(1, CHUNK_ELEMENTS // m)
-        combos = itertools.combinations(range(n), m)
-        while True:
-            idx = np.fromiter(itertools.chain.from_iterable(itertools.islice(combos, rows)), dtype=np.intp)
-            if idx.size == 0:
-                break
-            s = values[idx.reshape(-1, m)].sum(axis=1)
-            s = s if small_is_more else total - s
-            d = s * a - b
-            n_extreme += int(np.count_nonzero(np.abs(d) >= obs_lin - tol))
-            if return_distribution:
-                sums_list.append(d)
-        n_evaluated = count
-        p = n_extreme / count
-    else:
-        if draws < 1:
-            raise AnalysisError(f"permutation_draws is {draws!r}; expected an integer >= 1")
-        rng = np.random.default_rng(seed)
-        rows = max(1, CHUNK_ELEMENTS // n)
-        done = 0
-        while done < draws:
-            r = min(rows, draws - done)
-            keys = rng.random((r, n))
-            idx = np.argpartition(keys, m - 1, axis=1)[:, :m]  # a uniform random m-subset per row
-            s = values[idx].sum(axis=1)
-            s = s if small_is_more else total - s
-            d = s * a - b
-            n_extreme += int(np.count_nonzero(np.abs(d) >= obs_lin - tol))
-            if return_distribution:
-                sums_list.append(d)
-            done += r
-        n_evaluated = draws
-        p = (1 + n_extreme) / (1 + draws)
-    distribution = np.concatenate(sums_list) if return_distribution else None
-    return PermutationResult(observed, float(min(p, 1.0)), exact, count, n_evaluated, n_extreme,
-                             None if exact else seed, distribution)
-
-
-def permutation_exact(change, groups, *, max_exact: int = 1_000_000, draws: int = 100_000,
-                      seed: int = 0) -> Effect:
-    """The ``permutation_exact`` row: estimate and statistic are the observed difference in mean change."""
-    res = permutation_test(change, groups, max_exact=max_exact, draws=draws, seed=seed)
-    x, y = split_groups(change, groups)
-    return Effect("permutation_exact", res.difference, res.difference, np.nan, res.p_value, np.nan, np.nan,
-                  x.size, y.size, res.test + "; statistic = difference in mean change more - less")
-
-
-def hodges_lehmann(x: np.ndarray, y: np.ndarray) -> float:
-    """Hodges-Lehmann shift: median of all pairwise differences x_i - y_j."""
-    return float(np.median(np.subtract.outer(np.asarray(x, float), np.asarray(y, float))))
-
-
-def mann_whitney(change, groups, *, max_exact: int = 1_000_000) -> Effect:
-    """Two-sided Mann-Whitney U test of clinic-level change (:func:`rank_sum_tests`); estimate =
-    Hodges-Lehmann shift.
-
-    Exact when C(n, n_more) <= ``max_exact``: the exact null distribution of U without ties, the exact
-    permutation distribution of U (mid-ranks) with ties; the normal approximation with tie and
-    continuity corrections beyond. Two-sided p = twice the smaller one-sided p (at most 1).
-    """
-    x, y = split_groups(change, groups)
-    n = x.size + y.size
-    res = rank_sum_tests(np.r_[x, y], x.size, max_exact=max_exact)
-    count = res.n_relabelings
-    ties = np.unique(np.r_[x, y]).size < n
-    if res.exact and not ties:
-        how = "exact null distribution of U"
-    elif res.exact:
-        how = f"exact permutation distribution of U with mid-ranks for ties (all {count} relabelings)"
-    else:
-        how = (f"normal approximation with tie and continuity corrections ({_count_text(count)} relabelings exceed "
-               f"permutation_max_exact)")
-    return Effect("mann_whitney", hodges_lehmann(x, y), float(res.u[0]), np.nan, float(res.p[0]),
-                  np.nan, np.nan, x.size, y.size,
-                  f"Mann-Whitney U test, {how}, two-sided; statistic = U of 'more'; "
-                  "estimate = Hodges-Lehmann shift more - less")
-
-
-def hedges_g(change, groups, *, confidence: float = 0.95) -> Effect:
-    """Hedges g of clinic-level change, more - less (:func:`hedges_g_values`), with pingouin's t-based CI."""
-    import pingouin as pg
-
-    x, y = split_groups(change, groups)
-    _check_variance(x, y)
-    g = float(hedges_g_values(np.r_[x, y], x.size)[0])
-    ci = pg.compute_esci(stat=g, nx=x.size, ny=y.size, eftype="hedges", confidence=float(confidence), decimals=15)
-    return Effect("hedges_g", g, np.nan, float(x.size + y.size - 2), np.nan, float(ci[0]), float(ci[1]),
-                  x.size, y.size,
-                  f"Hedges g of clinic-level change, more - less (pooled SD, small-sample corrected); "
-                  f"{_pct(confidence)} CI g +/- t(df) * sqrt((n1 + n2) / (n1 n2) + g^2 / (2 (n1 + n2))) "
-                  "(pingouin.compute_esci)")
 
 
 def _long_means(table: pd.DataFrame) -> pd.DataFrame:
@@ -628,16 +239,16 @@ def mixed_anova_interaction(table: pd.DataFrame, *, confidence: float = 0.95) ->
     and its CI inverts the F test: contrast +/- t(df) * |contrast| / sqrt(F).
     """
     import pingouin as pg
-    from scipy import stats
+    from scipy import stats as sps
 
     x, y = split_groups(table["change"].to_numpy(dtype="float64"), table["group"].to_numpy())
-    _check_variance(x, y)
+    check_variance(x, y)
     aov = pg.mixed_anova(data=_long_means(table), dv="mean", within="wave", subject="clinic_id", between="group")
     row = aov.loc[aov["Source"].eq("Interaction")].iloc[0]
     f, df1, df2, p = float(row["F"]), int(row["DF1"]), int(row["DF2"]), float(row["p_unc"])
     estimate = float(x.mean() - y.mean())
     if f > 0:
-        half = float(stats.t.ppf(0.5 + confidence / 2, df2)) * abs(estimate) / math.sqrt(f)
+        half = float(sps.t.ppf(0.5 + confidence / 2, df2)) * abs(estimate) / math.sqrt(f)
         lo, hi, note = estimate - half, estimate + half, ""
     else:
         lo = hi = np.nan
@@ -645,13 +256,21 @@ def mixed_anova_interaction(table: pd.DataFrame, *, confidence: float = 0.95) ->
     return Effect("mixed_anova_interaction", estimate, f, float(df2), p, lo, hi, x.size, y.size,
                   f"mixed ANOVA on clinic x wave means (pingouin.mixed_anova, clinic as subject), group x wave "
                   f"interaction F({df1}, {df2}); estimate = interaction contrast (difference in mean change); "
-                  f"{_pct(confidence)} CI from inverting the F test{note}")
+                  f"{confidence_text(confidence)} CI from inverting the F test{note}")
 
 
-#: Optimisers tried for the mixed model; the fit with the highest (REML) log-likelihood is kept.
-#: statsmodels' default gradient optimisers can stop short of the maximum when the random-intercept
-#: variance is small, so two derivative-free ones are compared instead.
-MIXEDLM_METHODS = ("powell", "nm")
+#: Optimisers tried for the clinic x wave mixed model, in this order; the fit with the highest REML
+#: log-likelihood is kept. Any one of them can stop at a worse optimum (L-BFGS does on a synthetic test
+#: study, Powell stops short near a zero variance), so at least two are compared, and the next one is
+#: tried whenever those run so far disagree (:data:`MIXEDLM_AGREE`).
+MIXEDLM_METHODS = ("lbfgs", "nm", "powell")
+#: Two converged fits whose REML log-likelihoods differ by less than this have found the same maximum.
+MIXEDLM_AGREE = 1e-3
+#: Optimisers of the random-intercept-only model (derivative-free; gradient ones can stop short of the
+#: maximum when the random-intercept variance is small).
+RANDOM_INTERCEPT_METHODS = ("powell", "nm")
+#: The interaction coefficient: difference in mean change, more - less (reference levels pre, less).
+TERM = "wave[post]:group[more]"
 
 
 @dataclass(frozen=True)
@@ -659,61 +278,192 @@ class MixedFit:
     result: object  # statsmodels MixedLMResults
     method: str  # optimiser of the kept fit
     warnings: tuple[str, ...]  # first lines of the warnings statsmodels raised for the kept fit
+    tried: tuple[str, ...] = ()  # the optimisers run
 
 
-def random_intercept_fit(endog, exog: pd.DataFrame, groups, *, reml: bool = True,
-                         methods: tuple[str, ...] = MIXEDLM_METHODS) -> MixedFit:
-    """statsmodels MixedLM with a random intercept per group, fitted with each optimiser of ``methods``;
-    the converged fit with the highest log-likelihood is kept (the first one on a tie)."""
+def mixed_fit(endog, exog: pd.DataFrame, groups, *, exog_re=None, exog_vc=None, reml: bool = True,
+              methods: tuple[str, ...] = MIXEDLM_METHODS, agree: float | None = None) -> MixedFit:
+    """statsmodels MixedLM (random effects ``exog_re`` per group, a random intercept by default, and the
+    variance components ``exog_vc``), fitted with the optimisers of ``methods`` in order; the converged
+    fit with the highest log-likelihood is kept (the first one on a tie). With ``agree``, the remaining
+    optimisers are skipped once two converged fits have log-likelihoods within ``agree`` of each other
+    (they found the same maximum); without it, every optimiser runs."""
     from statsmodels.regression.mixed_linear_model import MixedLM
 
-    model = MixedLM(np.asarray(endog, dtype="float64"), exog, groups=np.asarray(groups))
+    model = MixedLM(np.asarray(endog, dtype="float64"), exog, groups=np.asarray(groups), exog_re=exog_re,
+                    exog_vc=exog_vc)
     best = None
+    tried, llfs = [], []
     for method in methods:
+        if agree is not None and len(llfs) >= 2 and min(np.diff(sorted(llfs))) < agree:
+            break
+        tried.append(method)
         with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
             warnings.simplefilter("always")
-            result = model.fit(reml=reml, method=method)
+            try:
+                result = model.fit(reml=reml, method=method)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
         if not (result.converged and np.isfinite(result.llf)):
             continue
+        llfs.append(float(result.llf))
         if best is None or result.llf > best.result.llf + 1e-9 * abs(best.result.llf):
             messages = tuple(sorted({str(w.message).strip().splitlines()[0] for w in caught}))
             best = MixedFit(result, method, messages)
     if best is None:
         raise AnalysisError(f"the mixed model did not converge with any of the optimisers {', '.join(methods)}")
-    return best
+    return MixedFit(best.result, best.method, best.warnings, tuple(tried))
 
 
-def mixedlm_interaction(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95) -> Effect:
-    """Patient-level linear mixed model ``composite ~ wave * group + (1 | clinic)``, REML.
+def random_intercept_fit(endog, exog: pd.DataFrame, groups, *, reml: bool = True,
+                         methods: tuple[str, ...] = RANDOM_INTERCEPT_METHODS) -> MixedFit:
+    """:func:`mixed_fit` with one random intercept per group and nothing else."""
+    return mixed_fit(endog, exog, groups, reml=reml, methods=methods)
 
-    Uses the valid responses of the clinics in ``table`` (the same clinics as every other analysis),
-    with reference levels wave = pre and group = less, so the interaction coefficient estimates the
-    difference in mean change (more - less). Reports its Wald z, two-sided p and CI.
-    """
+
+@dataclass(frozen=True)
+class MixedData:
+    """Response-level data of the clinics in survey_clinic_change.csv, with the fixed-effects design."""
+
+    endog: np.ndarray
+    exog: pd.DataFrame
+    clinics: np.ndarray
+    post: np.ndarray
+    n_more: int
+    n_less: int
+
+
+def _mixed_data(scored: pd.DataFrame, table: pd.DataFrame) -> MixedData:
     x, y = split_groups(table["change"].to_numpy(dtype="float64"), table["group"].to_numpy())
     labels = pd.Series(table["group"].to_numpy(dtype=object), index=table["clinic_id"].to_numpy(dtype=object))
     keep = scored["included"].to_numpy(dtype=bool) & scored["clinic_id"].isin(labels.index).to_numpy()
     data = scored.loc[keep]
     post = data["wave"].eq("post").to_numpy(dtype="float64")
     more = data["clinic_id"].map(labels).eq("more").to_numpy(dtype="float64")
-    term = "wave[post]:group[more]"
-    exog = pd.DataFrame({"Intercept": np.ones_like(post), "wave[post]": post, "group[more]": more, term: post * more})
-    fit = random_intercept_fit(data["composite"].to_numpy(), exog, data["clinic_id"].to_numpy())
+    exog = pd.DataFrame({"Intercept": np.ones_like(post), "wave[post]": post, "group[more]": more, TERM: post * more})
+    return MixedData(data["composite"].to_numpy(dtype="float64"), exog, data["clinic_id"].to_numpy(dtype=object),
+                     post, x.size, y.size)
+
+
+def _coefficient(fit: MixedFit) -> tuple[float, float]:
     result = fit.result
     with np.errstate(all="ignore"):
-        estimate, se = float(result.fe_params[term]), float(result.bse_fe[term])
-        if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
-            raise AnalysisError("the mixed model's interaction standard error is undefined (singular fit); "
-                                "expected variation of the composite within clinics and waves")
-        z, p = float(result.tvalues[term]), float(result.pvalues[term])
-        lo, hi = (float(v) for v in result.conf_int(alpha=1 - confidence).loc[term])
-    note = f"; optimiser {fit.method}"
+        estimate, se = float(result.fe_params[TERM]), float(result.bse_fe[TERM])
+    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
+        raise AnalysisError("the mixed model's interaction standard error is undefined (singular fit); "
+                            "expected variation of the composite within clinics and waves")
+    return estimate, se
+
+
+def _fit_note(fit: MixedFit) -> str:
+    note = f"optimiser {fit.method} (highest REML log-likelihood of {', '.join(fit.tried)})"
     if fit.warnings:
         note += "; statsmodels warned: " + " | ".join(fit.warnings)
-    return Effect("mixedlm_interaction", estimate, z, np.nan, p, lo, hi, x.size, y.size,
-                  f"linear mixed model composite ~ wave * group + (1 | clinic), REML (statsmodels MixedLM), "
-                  f"{len(data)} responses; Wald z of the wave x group interaction, two-sided; "
-                  f"{_pct(confidence)} Wald CI{note}")
+    return note
+
+
+def clinic_wave_fit(scored: pd.DataFrame, table: pd.DataFrame, *, slope: bool = False,
+                    methods: tuple[str, ...] = MIXEDLM_METHODS) -> tuple[MixedFit, MixedData]:
+    """REML fit of ``composite ~ wave * group`` with clinic-level change as a random effect.
+
+    ``slope=False``: random intercepts for clinic and for clinic x wave (a variance component for wave
+    within clinic; lme4: ``(1 | clinic) + (1 | clinic:wave)``). ``slope=True``: a random intercept and
+    wave slope per clinic with their correlation (lme4: ``(1 + wave | clinic)``), a larger model.
+    """
+    d = _mixed_data(scored, table)
+    if slope:
+        exog_re = np.column_stack([np.ones_like(d.post), d.post])
+        fit = mixed_fit(d.endog, d.exog, d.clinics, exog_re=exog_re, methods=methods, agree=MIXEDLM_AGREE)
+    else:
+        from statsmodels.regression.mixed_linear_model import VCSpec
+
+        # A random intercept per clinic, and a variance component with one column per wave: the rows
+        # of a clinic in a wave share that clinic x wave intercept. MixedLM orders groups by label
+        # and keeps each group's rows in data order, as groupby(sort=True).indices does.
+        rows = pd.Series(np.arange(d.clinics.size)).groupby(d.clinics, sort=True).indices
+        labels = sorted(rows)
+        vc = VCSpec(["clinic x wave"], [[["pre", "post"] for _ in labels]],
+                    [[np.column_stack([1.0 - d.post[rows[c]], d.post[rows[c]]]) for c in labels]])
+        fit = mixed_fit(d.endog, d.exog, d.clinics, exog_re=np.ones((d.endog.size, 1)), exog_vc=vc,
+                        methods=methods, agree=MIXEDLM_AGREE)
+    return fit, d
+
+
+def _interaction_se(d: MixedData, var_clinic: float, var_clinic_wave: float, var_residual: float) -> float:
+    """Standard error of the interaction from the fixed effects' covariance (X' V^-1 X)^-1 at the REML
+    variance estimates, V per clinic = residual I + clinic 11' + clinic x wave (same wave) (lme4's
+    ``vcov``; statsmodels' own SE inverts the observed Hessian of every parameter instead)."""
+    x = d.exog.to_numpy(dtype="float64")
+    info = np.zeros((x.shape[1], x.shape[1]))
+    for idx in pd.Series(np.arange(d.clinics.size)).groupby(d.clinics, sort=True).indices.values():
+        post = d.post[idx]
+        v = var_residual * np.eye(idx.size) + var_clinic + var_clinic_wave * (post[:, None] == post[None, :])
+        xi = x[idx]
+        info += xi.T @ np.linalg.solve(v, xi)
+    se = float(np.sqrt(np.linalg.inv(info)[-1, -1]))
+    if not (np.isfinite(se) and se > 0):
+        raise AnalysisError("the mixed model's interaction standard error is undefined (singular fit); "
+                            "expected variation of the composite within clinics and waves")
+    return se
+
+
+def mixedlm_interaction(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95) -> Effect:
+    """Patient-level linear mixed model with clinic and clinic x wave random intercepts, REML.
+
+    ``composite ~ wave * group + (1 | clinic) + (1 | clinic:wave)`` on the valid responses of the
+    clinics in ``table`` (the same clinics as every other analysis), with reference levels wave = pre
+    and group = less, so the interaction coefficient estimates the difference in mean change
+    (more - less). The clinic x wave term carries clinic-to-clinic variation in change, the variation
+    the group difference must be judged against. The interaction is tested with t on (clinics - 2)
+    degrees of freedom (the Kenward-Roger df in balanced designs), with the matching t-based CI. The
+    fit is the best of several optimisers (:data:`MIXEDLM_METHODS`); the ``test`` text also reports the
+    model with a random wave slope per clinic instead, as a check.
+    """
+    from scipy import stats as sps
+
+    fit, d = clinic_wave_fit(scored, table)
+    estimate, _ = _coefficient(fit)
+    var_cw = max(float(np.asarray(fit.result.vcomp)[0]), 0.0)
+    se = _interaction_se(d, float(np.asarray(fit.result.cov_re)[0, 0]), var_cw, float(fit.result.scale))
+    n_clinics = d.n_more + d.n_less
+    df = float(n_clinics - 2)
+    t = estimate / se
+    p = float(2 * sps.t.sf(abs(t), df))
+    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    boundary = "; clinic x wave variance estimated at 0 (boundary)" if var_cw <= 1e-8 * float(fit.result.scale) else ""
+    try:
+        slope_fit, _ = clinic_wave_fit(scored, table, slope=True)
+        s_est, s_se = _coefficient(slope_fit)
+        s_p = float(2 * sps.t.sf(abs(s_est / s_se), df))
+        check = f"random wave slope per clinic instead, (1 + wave | clinic): estimate {s_est:.4f}, t({df:g}) p = {s_p:.4f}"
+    except AnalysisError as exc:
+        check = f"random wave slope per clinic instead: not computable ({exc})"
+    return Effect("mixedlm_interaction", estimate, t, df, p, estimate - half, estimate + half, d.n_more, d.n_less,
+                  f"linear mixed model composite ~ wave * group + (1 | clinic) + (1 | clinic:wave), REML "
+                  f"(statsmodels MixedLM, variance component for wave within clinic), {d.endog.size} responses; "
+                  f"t of the wave x group interaction on {n_clinics} clinics - 2 = {df:g} df, two-sided; "
+                  f"{confidence_text(confidence)} t-based CI; {_fit_note(fit)}{boundary}; {check}")
+
+
+def mixedlm_random_intercept_only(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95) -> Effect:
+    """``composite ~ wave * group + (1 | clinic)``, REML, Wald z: the model that IGNORES clinic-level change.
+
+    Without a clinic x wave term, clinic-to-clinic variation in change is treated as patient-level
+    noise, so the interaction's standard error is too small and its p-value too low. Kept as a
+    labelled row to show that pitfall (as the power simulation does), never as an alternative analysis.
+    """
+    d = _mixed_data(scored, table)
+    fit = random_intercept_fit(d.endog, d.exog, d.clinics)
+    estimate, _ = _coefficient(fit)
+    result = fit.result
+    with np.errstate(all="ignore"):
+        z, p = float(result.tvalues[TERM]), float(result.pvalues[TERM])
+        lo, hi = (float(v) for v in result.conf_int(alpha=1 - confidence).loc[TERM])
+    return Effect("mixedlm_random_intercept_only", estimate, z, np.nan, p, lo, hi, d.n_more, d.n_less,
+                  f"IGNORES CLINIC-LEVEL CHANGE, not a valid test of the group difference: linear mixed model "
+                  f"composite ~ wave * group + (1 | clinic), REML (statsmodels MixedLM), {d.endog.size} responses; "
+                  f"Wald z of the wave x group interaction, two-sided; {confidence_text(confidence)} Wald CI; "
+                  f"{_fit_note(fit)}")
 
 
 def survey_effects(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: float = 0.95,
@@ -722,15 +472,16 @@ def survey_effects(scored: pd.DataFrame, table: pd.DataFrame, *, confidence: flo
     change = table["change"].to_numpy(dtype="float64")
     labels = table["group"].to_numpy()
     x, y = split_groups(change, labels)
-    _check_variance(x, y)
+    check_variance(x, y)
     rows = [
-        student_t(change, labels, confidence=confidence),
-        welch_t(change, labels, confidence=confidence),
-        permutation_exact(change, labels, max_exact=max_exact, draws=draws, seed=seed),
-        mann_whitney(change, labels, max_exact=max_exact),
+        stats.student_t(change, labels, confidence=confidence),
+        stats.welch_t(change, labels, confidence=confidence),
+        stats.permutation_exact(change, labels, max_exact=max_exact, draws=draws, seed=seed),
+        stats.mann_whitney(change, labels, max_exact=max_exact),
         mixed_anova_interaction(table, confidence=confidence),
         mixedlm_interaction(scored, table, confidence=confidence),
-        hedges_g(change, labels, confidence=confidence),
+        stats.hedges_g(change, labels, confidence=confidence),
+        mixedlm_random_intercept_only(scored, table, confidence=confidence),
     ]
     out = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
     return out.astype({"n_more": "int64", "n_less": "int64"})
@@ -762,8 +513,8 @@ def analyse(responses: pd.DataFrame, items: pd.DataFrame, groups, *, min_answere
 
 def published_rounding(effects: pd.DataFrame, group_change_table: pd.DataFrame) -> dict:
     """The three numbers the paper reports, rounded as it reports them (2 decimals, half away from zero,
-    as the claims check rounds: :func:`integrating.claims.round_half_away`)."""
-    from .claims import round_half_away  # imported here: the power shards use this module but not the claims
+    as the claims check rounds: :func:`integrating.rounding.round_half_away`)."""
+    from .rounding import round_half_away
 
     means = group_change_table.set_index("group")["mean_change"]
     p = float(effects.set_index("analysis").loc["student_t", "p_value"])
@@ -777,12 +528,12 @@ def published_rounding(effects: pd.DataFrame, group_change_table: pd.DataFrame) 
 
 
 def _t_ci(values: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    from scipy import stats
+    from scipy import stats as sps
 
     m = float(values.mean())
     if values.size < 2:
         return m, np.nan, np.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1)) * float(values.std(ddof=1)) / math.sqrt(values.size)
+    half = float(sps.t.ppf(0.5 + confidence / 2, values.size - 1)) * float(values.std(ddof=1)) / math.sqrt(values.size)
     return m, m - half, m + half
 
 
@@ -875,7 +626,7 @@ def permutation_data(change, groups, *, max_exact: int = 1_000_000, draws: int =
 
     Columns: bin_low, bin_high, count, share (of relabelings), observed, p_value (the last two are
     the same on every row)."""
-    res = permutation_test(change, groups, max_exact=max_exact, draws=draws, seed=seed, return_distribution=True)
+    res = stats.permutation_test(change, groups, max_exact=max_exact, draws=draws, seed=seed, return_distribution=True)
     d = res.distribution
     lim = max(float(np.abs(d).max()), abs(res.difference)) * 1.02 or 1.0
     counts, edges = np.histogram(d, bins=bins, range=(-lim, lim))
@@ -903,7 +654,8 @@ def forest_data(effects: pd.DataFrame) -> pd.DataFrame:
 
     Columns: analysis, label, panel, estimate, ci_low, ci_high, has_ci, p_value; rows in the order of
     :data:`ANALYSES`."""
-    out = effects.set_index("analysis").reindex([a for a in ANALYSES if a in set(effects["analysis"])]).reset_index()
+    shown = [a for a in ANALYSES if a in set(effects["analysis"]) and a not in PITFALL_ANALYSES]
+    out = effects.set_index("analysis").reindex(shown).reset_index()
     return pd.DataFrame(
         {
             "analysis": out["analysis"],

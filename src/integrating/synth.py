@@ -518,7 +518,7 @@ def _readme(study: dict) -> str:
 def survey_summary(data: dict) -> dict:
     """Group mean changes and Student t p-value of a generated study, computed by the analyses'
     own functions with the default parameters (used to calibrate the default seed)."""
-    from . import segmentation, survey
+    from . import segmentation, stats, survey
 
     clinics = data.get("clinics", pd.DataFrame({"clinic_id": sorted(data["survey_responses"]["clinic_id"].unique())}))
     groups = segmentation.clinic_segments(clinics, data["implementation_log"], months=data.get("study", {}).get("months", MONTHS))
@@ -528,13 +528,13 @@ def survey_summary(data: dict) -> dict:
     return {
         "mean_change_more": float(means["more"]),
         "mean_change_less": float(means["less"]),
-        "p_student": float(survey.student_t(table["change"], table["group"]).p_value),
+        "p_student": float(stats.student_t(table["change"], table["group"]).p_value),
     }
 
 
 def reproduces_published(summary: dict) -> bool:
     """Whether the summary rounds to the published values, by the claims check's rounding rule."""
-    from .claims import round_half_away
+    from .rounding import round_half_away
 
     return all(float(round_half_away(summary[k], 2)) == PUBLISHED[k] for k in PUBLISHED)
 

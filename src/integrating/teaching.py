@@ -184,7 +184,7 @@ def _threshold_expected(study, new_threshold, composite_min_answered, alpha) -> 
     change = survey.clinic_change(scored, segments).table
     out = {"n_more": int(segments["group"].eq("more").sum())}
     try:
-        effect = survey.student_t(change["change"], change["group"])
+        effect = stats.student_t(change["change"], change["group"])
     except AnalysisError:
         return {**out, "computable": False, "positive": NOT_COMPUTABLE, "significant": NOT_COMPUTABLE}
     return {**out, "computable": True, "positive": bool(effect.estimate > 0),

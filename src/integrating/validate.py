@@ -291,6 +291,9 @@ def _cross_checks(out, raw_dir, info, tables):
                     f"an offset <= {int(length.iloc[i])}, the length in code points of the text of "
                     f"document {seg['document_id'].iloc[i]}")
 
+    if seg is not None and docs is not None and "coders" in docs.columns and {"document_id", "coder"} <= set(seg.columns):
+        _listed_coders(out, docs, seg)
+
     log = tables.get("implementation_log")
     if log is not None and info is not None and "month" in log:
         month = pd.to_numeric(log["month"], errors="coerce")
@@ -303,6 +306,23 @@ def _cross_checks(out, raw_dir, info, tables):
             if not cb["code"].eq(code).any():
                 out.add("codebook.csv", None, "code", None,
                         f"the mechanism code '{code}' (the contract requires all four: {', '.join(contract.MECHANISMS)})")
+
+
+def _listed_coders(out, docs: pd.DataFrame, seg: pd.DataFrame) -> None:
+    """A document's ``coders`` cell, when filled, lists every coder with a segment in the document."""
+    from .coders import SEPARATOR
+
+    cells = docs["coders"]
+    filled = cells.notna() & cells.astype(str).str.strip().ne("")
+    listed = {d: {c.strip() for c in str(v).split(SEPARATOR) if c.strip()}
+              for d, v in zip(docs.loc[filled, "document_id"], cells[filled])}
+    row_of = {d: i + 1 for i, d in enumerate(docs["document_id"])}
+    used = seg[["document_id", "coder"]].drop_duplicates().sort_values(["document_id", "coder"], kind="mergesort")
+    for d, coder in used.itertuples(index=False):
+        if d in listed and coder not in listed[d]:
+            out.add("documents.csv", row_of[d], "coders", docs.loc[docs["document_id"].eq(d), "coders"].iloc[0],
+                    f"a list of the coders of document {d} that includes '{coder}', who coded segments in it "
+                    f"(coded_segments.csv); names separated by '{SEPARATOR}'")
 
 
 def _survey(out, tables):
