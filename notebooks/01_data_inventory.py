@@ -40,10 +40,7 @@ import matplotlib.pyplot as plt
 from integrating import contract, plotting, provenance, reliability
 
 plotting.use_style()
-run = provenance.Run("01_data_inventory", dict(raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
-                                               confidence_level=confidence_level,
-                                               reliability_bootstrap=reliability_bootstrap, seed=seed),
-                      provenance_dir)
+run = provenance.Run.start("01_data_inventory", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 synthetic = "SYNTHETIC " if study.info.synthetic else ""

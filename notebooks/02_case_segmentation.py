@@ -52,15 +52,7 @@ import matplotlib.pyplot as plt
 from integrating import contract, mechanisms, plotting, provenance, segmentation
 
 plotting.use_style()
-parameters = dict(
-    raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
-    segmentation_rule=segmentation_rule, implementation_threshold=implementation_threshold,
-    implemented_count_threshold=implemented_count_threshold, threshold_grid=list(threshold_grid),
-    distinguishing_p_strong=distinguishing_p_strong, distinguishing_p_weak=distinguishing_p_weak,
-    mechanism_coders=mechanism_coders, show_excerpts=show_excerpts,
-    excerpts_per_mechanism=excerpts_per_mechanism, permutation_max_exact=permutation_max_exact,
-)
-run = provenance.Run("02_case_segmentation", parameters, provenance_dir)
+run = provenance.Run.start("02_case_segmentation", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)

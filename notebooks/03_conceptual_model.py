@@ -57,9 +57,7 @@ from integrating import small_multiples
 from integrating.derived import derived_paths, read_derived
 
 plotting.use_style()
-parameters = dict(raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
-                  model_file=model_file, max_clinic_panels=max_clinic_panels)
-run = provenance.Run("03_conceptual_model", parameters, provenance_dir)
+run = provenance.Run.start("03_conceptual_model", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)

@@ -48,12 +48,7 @@ import pandas as pd
 from integrating import contract, plotting, provenance, survey
 
 plotting.use_style()
-parameters = dict(
-    raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
-    composite_min_answered=composite_min_answered, confidence_level=confidence_level,
-    permutation_max_exact=permutation_max_exact, permutation_draws=permutation_draws, seed=seed,
-)
-run = provenance.Run("04_survey_effect", parameters, provenance_dir)
+run = provenance.Run.start("04_survey_effect", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)

@@ -42,8 +42,7 @@ from pathlib import Path
 from integrating import claims, contract, plotting, provenance
 
 plotting.use_style()
-run = provenance.Run("05_claims_check", dict(raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
-                                             fail_on_claims=fail_on_claims), provenance_dir)
+run = provenance.Run.start("05_claims_check", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 claims_file = claims.load_claims()

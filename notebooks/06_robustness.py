@@ -53,18 +53,7 @@ import pandas as pd
 from integrating import contract, multiverse, plotting, provenance
 
 plotting.use_style()
-parameters = dict(
-    raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
-    segmentation_rule=segmentation_rule, implementation_threshold=implementation_threshold,
-    implemented_count_threshold=implemented_count_threshold, threshold_grid=list(threshold_grid),
-    composite_min_answered=composite_min_answered, confidence_level=confidence_level, seed=seed,
-    multiverse_count_grid=list(multiverse_count_grid),
-    multiverse_min_answered_grid=list(multiverse_min_answered_grid),
-    multiverse_max_loo_clinics=multiverse_max_loo_clinics,
-    multiverse_permutation_max_exact=multiverse_permutation_max_exact,
-    multiverse_permutation_draws=multiverse_permutation_draws,
-)
-run = provenance.Run("06_robustness", parameters, provenance_dir)
+run = provenance.Run.start("06_robustness", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)

@@ -67,6 +67,8 @@ def test_pipeline_notebooks_open_with_parameters_and_close_the_run(path):
     code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: the first code cell must be the parameters"
     assert code[-1].source.strip().startswith("run.finish()"), f"{path.name}: the last code cell must be run.finish()"
+    # The record's parameters come from the parameters cell, never from a list written out again.
+    assert f'provenance.Run.start("{path.stem}", globals())' in code[1].source, path.name
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -72,3 +73,18 @@ def test_record_hashes_inputs_and_outputs_and_names_the_rerun_command(tmp_path, 
     assert record["command"].startswith("integrating run-notebook notebooks/01.ipynb")
     assert record["rerun"] == "make run" and set(record["git"]) == {"commit", "dirty", "diff_sha256"}
 
+
+def test_a_run_started_from_a_namespace_records_the_declared_parameters(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = {"raw_dir": "data/raw", "derived_dir": "d", "figures_dir": "f", "provenance_dir": str(tmp_path / "p"),
+                 "seed": 3, "threshold_grid": (0.4, 0.6), "plt": object(), "study": None}
+    run = provenance.Run.start("02_x", namespace)
+    assert run.parameters == {"raw_dir": "data/raw", "derived_dir": "d", "figures_dir": "f", "seed": 3,
+                              "threshold_grid": [0.4, 0.6]}
+    assert run.provenance_dir == tmp_path / "p"
+
+
+def test_a_notebook_opened_in_jupyterlab_runs_from_the_compendium_root(monkeypatch):
+    monkeypatch.chdir(paths.NOTEBOOKS / "teaching")
+    provenance.Run.start("01_x", {"raw_dir": "data/raw", "provenance_dir": "reports/provenance"})
+    assert Path.cwd() == paths.ROOT.resolve()

@@ -14,8 +14,8 @@ from integrating.qda.cli import main
 from integrating.qda.model import NOT_TEXT, TEXT_MISSING
 from integrating.support import capabilities
 from integrating.validate import validate
-from test_qda_support import NS, zip_members
-from test_qda_support import xml_escape as _escape
+from qda_fixtures import NS, zip_members
+from qda_fixtures import xml_escape as _escape
 
 
 def xml_escape(text: str) -> str:

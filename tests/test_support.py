@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 
 from integrating import contract, support, validate
-from test_qda_support import make_raw
+from qda_fixtures import make_raw
 
 
 def by_analysis(records, subject=None):

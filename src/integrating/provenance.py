@@ -136,6 +136,20 @@ class Run:
         self._start_wall = datetime.now(timezone.utc)
         self._start = time.perf_counter()
 
+    @classmethod
+    def start(cls, notebook: str, namespace: dict) -> "Run":
+        """Open a notebook's run from its namespace (``globals()``): the parameters its cell declared.
+
+        A notebook opened in JupyterLab starts in its own folder, while its parameters name folders
+        relative to the compendium's root: the run moves there first (the pipeline already runs in
+        its working folder, never under ``notebooks/``)."""
+        from .dependencies import parameter_values
+
+        cwd = Path.cwd().resolve()
+        if cwd == paths.NOTEBOOKS.resolve() or paths.NOTEBOOKS.resolve() in cwd.parents:
+            os.chdir(paths.ROOT)
+        return cls(notebook, parameter_values(namespace), namespace.get("provenance_dir"))
+
     def input(self, *paths_):
         """Declare files (or folders) read; each is hashed in the record."""
         for p in paths_:

@@ -177,7 +177,7 @@ def _segments(study, threshold):
 
 
 def _threshold_expected(study, new_threshold, composite_min_answered, alpha) -> dict:
-    from . import survey
+    from . import stats, survey
 
     segments = _segments(study, new_threshold)
     scored = survey.composite_scores(study.survey_responses, study.survey_items, min_answered=composite_min_answered)
