@@ -54,6 +54,7 @@ if [ "$missing" = 1 ]; then
   say "installing Debian's slurm-wlm and munge"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+  say "installed in $(($(date +%s) - START)) s"
 fi
 SLURM_VERSION=$(slurmd -V | awk '{print $2}')
 PLUGIN_VERSION=$("$BIN/python" -c "from importlib.metadata import version; print(version('snakemake-executor-plugin-slurm'))")
@@ -172,7 +173,7 @@ for _ in $(seq 60); do
   sleep 0.5
 done
 [ "$state" = idle ] || fail "node $HOST is '${state:-unknown}', not idle, after 30 s; see $WORK/log"
-say "cluster up: node $HOST ($(echo "$NODE" | grep -o 'CPUs=[0-9]*')), partitions 'main' (default) and 'test', ports $CTLD_PORT/$SLURMD_PORT"
+say "cluster up after $(($(date +%s) - START)) s: node $HOST ($(echo "$NODE" | grep -o 'CPUs=[0-9]*')), partitions 'main' (default) and 'test', ports $CTLD_PORT/$SLURMD_PORT"
 
 # --- 3. the same grid, locally and through the profile ------------------------------------------
 copy() {
