@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 SETUP  := $(VENV)/.setup-done
 ARGS   ?=
 
-.PHONY: help setup run verify power test test-fast notebooks lab teaching bench clean system-deps
+.PHONY: help setup run verify power test test-fast notebooks lab teaching bench clean system-deps cluster-test
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -44,6 +44,10 @@ power: $(SETUP)  ## the power and design simulation (sharded; see docs/robustnes
 
 bench: $(SETUP)  ## measure the pipeline and the analyses at 16, 160 and 1,600 clinics (benchmarks/results.json)
 	$(BIN)/python benchmarks/run.py $(ARGS)
+
+# Not part of `make test`: it installs Debian packages and starts daemons (tests/cluster/run.sh).
+cluster-test: $(SETUP)  ## the power workflow through the SLURM profile on a throw-away single-node cluster (root or sudo)
+	bash tests/cluster/run.sh
 
 system-deps:  ## Debian packages the browser tests need (chromium); run as root or with sudo
 	@command -v chromium >/dev/null 2>&1 || { \
