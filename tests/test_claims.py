@@ -235,18 +235,21 @@ def test_tolerance_widens_a_rounded_claim():
 # --- missing and malformed inputs: failing rows with the reason, never a crash ----------------------
 
 
-def test_missing_table_fails_its_claims_with_the_reason(dirs):
+def test_an_absent_table_makes_its_claims_not_checkable_with_the_reason(dirs):
     derived, raw = dirs
     (derived / "survey_effects.csv").unlink()
     t = _by_id(claims.check(derived, raw))
     for cid in ("p_change", "p_from_t.student_t", "p_from_t.welch_t", "t_from_group_summary", "estimate_is_difference"):
-        assert t.loc[cid, "status"] == "fail" and "survey_effects.csv not found" in t.loc[cid, "reason"], cid
+        assert t.loc[cid, "status"] == "not checkable" and "survey_effects.csv was not written" in t.loc[cid, "reason"], cid
     assert t.loc["change_more", "status"] == "pass" and t.loc["grim_clinic_means", "status"] == "pass"
+    with pytest.raises(claims.ClaimsFailed, match="p_change"):  # make verify: not checkable is not reproduced
+        claims.enforce(claims.check(derived, raw), fail_on_claims=True)
 
 
-def test_missing_everything_gives_a_full_table_of_failures(tmp_path):
+def test_missing_everything_passes_nothing(tmp_path):
     table = claims.check(tmp_path / "nothing", tmp_path / "nothing")
-    assert len(table) == 17 and table["status"].eq("fail").all()
+    assert len(table) == 17 and table["status"].isin(["fail", "not checkable"]).all()
+    assert table["status"].eq("fail").any()  # the raw descriptor itself is missing: a failure, not a gap in the data
     assert table["reason"].str.startswith("not computable").all()
 
 
@@ -429,9 +432,12 @@ def test_summary_and_inputs(dirs):
     table = claims.check(derived, raw)
     summary = claims.summary(table)
     assert summary.to_dict("records") == [
-        {"kind": "published", "n_checks": 9, "n_pass": 8, "n_fail": 1, "failing": "source_types"},
-        {"kind": "consistency", "n_checks": 8, "n_pass": 8, "n_fail": 0, "failing": ""},
-        {"kind": "all", "n_checks": 17, "n_pass": 16, "n_fail": 1, "failing": "source_types"}]
+        {"kind": "published", "n_checks": 9, "n_pass": 8, "n_fail": 0, "failing": "", "n_not_checkable": 1,
+         "not_checkable": "source_types"},
+        {"kind": "consistency", "n_checks": 8, "n_pass": 8, "n_fail": 0, "failing": "", "n_not_checkable": 0,
+         "not_checkable": ""},
+        {"kind": "all", "n_checks": 17, "n_pass": 16, "n_fail": 0, "failing": "", "n_not_checkable": 1,
+         "not_checkable": "source_types"}]
     names = [p.name for p in claims.inputs(derived, raw)]
     assert names == ["clinic_segments.csv", "mechanism_comparison.csv", "survey_clinic_change.csv",
                      "survey_effects.csv", "survey_group_change.csv", "datapackage.json", "survey_items.csv"]

@@ -51,6 +51,7 @@ def make_workdir(root: Path, *, synthetic: bool | None = True, excerpts: bool = 
     for col in claims.COLUMNS[6:]:
         table[col] = ""
     table.loc[1, "reason"] = "unrounded 0.04"
+    table.loc[3, "kind"] = "consistency"
     io.write_table(table, derived / "claims_check.csv")
     io.write_table(pd.DataFrame({"check": ["primary", "median_rule"], "scenario": ["as configured", "median rule"],
                                  "n_more": [9, 8], "n_less": [7, 8], "estimate": [0.157, 0.097],
@@ -194,11 +195,12 @@ def test_no_cdn_or_remote_resource(built):
 
 def test_claims_table_rows_colours_and_counts(built):
     index = (built / "reports/index.html").read_text(encoding="utf-8")
-    table = re.search(r'<table id="claims">.*?</table>', index, re.S).group(0)
+    table = re.search(r'<table id="claims".*?</table>', index, re.S).group(0)
     rows = re.findall(r"<tr class=\"(pass|fail)\">", table)
-    assert rows == [r[5] for r in CLAIM_ROWS]
+    assert rows == [r[5] for r in CLAIM_ROWS[:3]]
     assert "3 pass</span>, <span class=\"fail\">1 fail" in index
-    assert "GRIM &lt;means&gt; &amp; n" in table  # escaped
+    checks = re.search(r'<table id="consistency-checks".*?</table>', index, re.S).group(0)
+    assert "GRIM &lt;means&gt; &amp; n" in checks and "what was compared" in checks  # escaped; shown as a check
     css = (built / "reports/site/style.css").read_text(encoding="utf-8")
     assert "tr.pass td.status" in css and "tr.fail td.status" in css
 
@@ -264,7 +266,7 @@ def test_real_or_unknown_data_are_labelled_as_such(tmp_path, synthetic, expected
 
 def test_calibration_note_beside_the_claims_and_the_robustness_table(built):
     index = (built / "reports" / "index.html").read_text(encoding="utf-8")
-    claims_part = index[index.index('<section id="claims-check">'):index.index('<table id="claims">')]
+    claims_part = index[index.index('<section id="claims-check">'):index.index('<table id="claims"')]
     assert report.esc(report.CALIBRATION_NOTE) in claims_part
     assert "calibrated until its summary matched the published numbers" in claims_part
     robustness = index[index.index('<section id="robustness">'):]

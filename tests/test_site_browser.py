@@ -77,9 +77,9 @@ def _visit(browser, page_path: Path) -> dict:
         "img", "els => els.map(e => ({src: e.getAttribute('src'), complete: e.complete, width: e.naturalWidth}))")
     links = page.eval_on_selector_all("a[href]", "els => els.map(e => ({href: e.getAttribute('href'), url: e.href}))")
     ids = set(page.eval_on_selector_all("[id]", "els => els.map(e => e.id)"))
-    claims_rows = page.locator("table#claims tbody tr").count()
+    claims_rows = page.locator("table.claims tbody tr").count()
     status_cells = page.eval_on_selector_all(
-        "table#claims tbody tr", "rows => rows.map(r => [r.className, getComputedStyle(r.querySelector('td.status')).backgroundColor])")
+        "table.claims tbody tr", "rows => rows.map(r => [r.className, getComputedStyle(r.querySelector('td.status')).backgroundColor])")
     title = page.title()
     context.close()
     return {"ok": response is None or response.ok, "errors": errors, "failed": failed, "images": images,

@@ -34,8 +34,10 @@ KINDS = ("count", "equal", "rounded")
 MEASURES = ("n_rows", "n_unique", "values", "value", "positive_columns")
 COLUMNS = ["claim_id", "description", "published", "reproduced", "tolerance", "status",
            "kind", "rule", "source", "reason"]
-SUMMARY_COLUMNS = ["kind", "n_checks", "n_pass", "n_fail", "failing"]
-PASS, FAIL = "pass", "fail"
+SUMMARY_COLUMNS = ["kind", "n_checks", "n_pass", "n_fail", "failing", "n_not_checkable", "not_checkable"]
+#: A claim is not checkable when the table it is recomputed from was not written: the analysis was
+#: not computable on these data (the notebook says why). It is not a pass.
+PASS, FAIL, NOT_CHECKABLE = "pass", "fail", "not checkable"
 #: Significant digits of floats in the derived tables (integrating.io.FLOAT_FORMAT, "%.10g").
 SIGNIFICANT_DIGITS = int(re.fullmatch(r"%\.(\d+)g", io.FLOAT_FORMAT).group(1))
 #: Relative error of a float64 mean of a few thousand numbers, far above the actual one.
@@ -44,6 +46,10 @@ FLOAT_SLACK = 1e-12
 
 class MissingInput(IntegratingError):
     """An input of one claim is absent or unusable; the claim fails with this reason (never leaves this module)."""
+
+
+class NotComputed(MissingInput):
+    """What a claim needs was not computed on these data (a table not written, a group too small): not checkable."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,8 @@ def claims_table(claims: ClaimsFile) -> pd.DataFrame:
 def _read(derived_dir, table: str, *, as_text: bool = False) -> pd.DataFrame:
     path = Path(derived_dir) / table
     if not path.is_file():
-        raise MissingInput(f"{path} not found (run the notebook that writes it)")
+        raise NotComputed(f"{path} was not written (its analysis is not computable on these data; the "
+                          "notebook that writes it says why)")
     try:
         if as_text:
             return pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -329,7 +336,7 @@ def check_claim(claim: Claim, derived_dir, raw_dir) -> dict:
     try:
         value = reproduce(claim, derived_dir, raw_dir)
     except MissingInput as exc:
-        return {**row, "reproduced": "", "status": FAIL, "reason": f"not computable: {exc}"}
+        return {**row, "reproduced": "", "status": _status(exc), "reason": f"not computable: {exc}"}
     status, shown, reason = compare(claim, value)
     return {**row, "reproduced": shown, "status": status, "reason": reason}
 
@@ -351,10 +358,15 @@ def _row(check: Check, suffix: str, description: str, reported, recomputed, ok: 
             "kind": "consistency", "rule": check.description, "source": source, "reason": "" if ok else reason}
 
 
-def _fail_row(check: Check, reason: str, suffix: str = "") -> dict:
+def _status(problem) -> str:
+    return NOT_CHECKABLE if isinstance(problem, NotComputed) else FAIL
+
+
+def _fail_row(check: Check, reason, suffix: str = "") -> dict:
+    """A consistency check that could not be made: failing, or not checkable when a table is absent."""
     return {"claim_id": check.id + (f".{suffix}" if suffix else ""), "description": check.description,
             "published": "", "reproduced": "", "tolerance": _fmt_number(float(check.options["tolerance"]))
-            if "tolerance" in check.options else "", "status": FAIL, "kind": "consistency",
+            if "tolerance" in check.options else "", "status": _status(reason), "kind": "consistency",
             "rule": check.description, "source": "", "reason": f"not computable: {reason}"}
 
 
@@ -392,7 +404,7 @@ def p_from_t(check: Check, derived_dir, raw_dir) -> list[dict]:
                 raise MissingInput(f"survey_effects.csv: {analysis} has statistic {t!r} and df {df!r}; "
                                    "expected a finite t and df > 0")
         except MissingInput as exc:
-            rows.append(_fail_row(check, str(exc), analysis))
+            rows.append(_fail_row(check, exc, analysis))
             continue
         recomputed = float(2 * stats.t.sf(abs(t), df))
         ok = _close(p, recomputed, rtol)
@@ -411,12 +423,13 @@ def t_from_group_summary(check: Check, derived_dir, raw_dir) -> list[dict]:
         _need(effects, "survey_effects.csv", ["analysis", "statistic", "df"])
         r = _effect_row(effects, "student_t")
     except MissingInput as exc:
-        return [_fail_row(check, str(exc))]
+        return [_fail_row(check, exc)]
     n1, n2 = float(g["more"]["n_clinics"]), float(g["less"]["n_clinics"])
     m1, m2 = float(g["more"]["mean_change"]), float(g["less"]["mean_change"])
     s1, s2 = float(g["more"]["sd_change"]), float(g["less"]["sd_change"])
     if n1 < 2 or n2 < 2:
-        return [_fail_row(check, f"groups have {n1:g} and {n2:g} clinics; a t statistic needs at least 2 per group")]
+        return [_fail_row(check, NotComputed(f"groups have {n1:g} and {n2:g} clinics; a t statistic needs at least "
+                                             "2 per group"))]
     pooled = math.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / (n1 + n2 - 2))
     t = (m1 - m2) / (pooled * math.sqrt(1 / n1 + 1 / n2)) if pooled > 0 else float("nan")
     t_rep, df_rep = float(r["statistic"]), float(r["df"])
@@ -436,7 +449,7 @@ def estimate_is_difference(check: Check, derived_dir, raw_dir) -> list[dict]:
         _need(effects, "survey_effects.csv", ["analysis", "estimate", "n_more", "n_less"])
         r = _effect_row(effects, "student_t")
     except MissingInput as exc:
-        return [_fail_row(check, str(exc))]
+        return [_fail_row(check, exc)]
     diff = float(g["more"]["mean_change"]) - float(g["less"]["mean_change"])
     est = float(r["estimate"])
     same_n = (float(r["n_more"]) == float(g["more"]["n_clinics"])
@@ -457,7 +470,7 @@ def group_mean_change(check: Check, derived_dir, raw_dir) -> list[dict]:
         clinics = _read(derived_dir, "survey_clinic_change.csv")
         _need(clinics, "survey_clinic_change.csv", ["clinic_id", "group", "change"])
     except MissingInput as exc:
-        return [_fail_row(check, str(exc), grp) for grp in check.options.get("groups", ["more", "less"])]
+        return [_fail_row(check, exc, grp) for grp in check.options.get("groups", ["more", "less"])]
     stats_by = clinics.groupby(clinics["group"].astype(str))["change"].agg(["size", "mean", "std"])
     rows = []
     for grp in check.options.get("groups", ["more", "less"]):
@@ -487,7 +500,7 @@ def clinic_change_arithmetic(check: Check, derived_dir, raw_dir) -> list[dict]:
         clinics = _read(derived_dir, "survey_clinic_change.csv")
         _need(clinics, "survey_clinic_change.csv", ["clinic_id", "mean_pre", "mean_post", "change"])
     except MissingInput as exc:
-        return [_fail_row(check, str(exc))]
+        return [_fail_row(check, exc)]
     diff = clinics["mean_post"].to_numpy(float) - clinics["mean_pre"].to_numpy(float)
     change = clinics["change"].to_numpy(float)
     bad = ~(np.abs(diff - change) <= rtol * np.maximum(np.maximum(np.abs(diff), np.abs(change)), 1.0))
@@ -587,7 +600,7 @@ def grim_clinic_means(check: Check, derived_dir, raw_dir) -> list[dict]:
         clinics = _read(derived_dir, "survey_clinic_change.csv", as_text=True)
         _need(clinics, "survey_clinic_change.csv", ["clinic_id", "n_pre", "n_post", "mean_pre", "mean_post"])
     except MissingInput as exc:
-        return [_fail_row(check, str(exc))]
+        return [_fail_row(check, exc)]
     parts = []
     for wave in ("pre", "post"):
         res = grim(clinics[f"mean_{wave}"], clinics[f"n_{wave}"], design)
@@ -650,13 +663,15 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for kind, part in parts:
         failing = part.loc[part["status"].eq(FAIL), "claim_id"].tolist()
-        rows.append((kind, len(part), int(part["status"].eq(PASS).sum()), len(failing), "; ".join(failing)))
+        unchecked = part.loc[part["status"].eq(NOT_CHECKABLE), "claim_id"].tolist()
+        rows.append((kind, len(part), int(part["status"].eq(PASS).sum()), len(failing), "; ".join(failing),
+                     len(unchecked), "; ".join(unchecked)))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def failures(table: pd.DataFrame) -> list[str]:
-    """Each failing claim as "id: description (published X, reproduced Y; reason)"."""
-    bad = table.loc[table["status"].eq(FAIL)]
+    """Each claim not reproduced (failing or not checkable) as "id: description (published X, reproduced Y; reason)"."""
+    bad = table.loc[table["status"].isin([FAIL, NOT_CHECKABLE])]
     return [f"{r.claim_id}: {r.description} (published {r.published or '-'}, reproduced {r.reproduced or '-'}"
             f"{'; ' + r.reason if r.reason else ''})" for r in bad.itertuples()]
 
@@ -664,8 +679,10 @@ def failures(table: pd.DataFrame) -> list[str]:
 def enforce(table: pd.DataFrame, fail_on_claims: bool) -> str:
     """A one-line verdict; raises :class:`ClaimsFailed` naming every failing claim when asked to."""
     failing = failures(table)
-    verdict = (f"{len(table) - len(failing)} of {len(table)} claims and checks pass"
-               + (f"; {len(failing)} fail" if failing else ""))
+    n_unchecked = int(table["status"].eq(NOT_CHECKABLE).sum())
+    verdict = (f"{int(table['status'].eq(PASS).sum())} of {len(table)} claims and checks pass"
+               + (f"; {len(failing) - n_unchecked} fail" if len(failing) > n_unchecked else "")
+               + (f"; {n_unchecked} not checkable on these data" if n_unchecked else ""))
     if failing and fail_on_claims:
         raise ClaimsFailed(f"{len(failing)} claim(s) not reproduced (fail_on_claims is true):\n"
                            + "\n".join(f"  {line}" for line in failing))

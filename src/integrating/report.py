@@ -78,6 +78,8 @@ td.status, td.claim_id { white-space: nowrap; }
 tr.pass td.status { background: var(--pass); color: var(--pass-ink); font-weight: 600; }
 tr.fail td.status { background: var(--fail); color: var(--fail-ink); font-weight: 600; }
 tr.fail td { border-color: #e7a89f; }
+tr.not-checkable td.status { background: #eef1f4; color: var(--muted); font-weight: 600; }
+.counts .not-checkable { color: var(--muted); font-weight: 600; }
 .counts .pass { color: var(--pass-ink); font-weight: 600; }
 .counts .fail { color: var(--fail-ink); font-weight: 600; }
 figure.figure { margin: 1.2rem 0 2rem; }
@@ -240,30 +242,52 @@ def claims_section(claims: pd.DataFrame | None, source: str, *, synthetic: bool 
     if claims is None:
         return (f'<section id="claims-check"><h2>Claims check</h2><p class="muted">No claims check found '
                 f"({esc(source)}); run notebooks/05_claims_check.ipynb.</p></section>")
-    cols = [c for c in CLAIM_COLUMNS if c in claims.columns]
     status = claims["status"] if "status" in claims.columns else pd.Series([""] * len(claims), index=claims.index)
     n_pass, n_fail = int(status.eq("pass").sum()), int(status.eq("fail").sum())
-    marks = {"pass": "✓ pass", "fail": "✗ fail"}
-    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in cols)
-    rows = []
-    for (_, row), state in zip(claims[cols].iterrows(), status):
-        cells = "".join(f'<td class="{esc(c)}">{esc(marks.get(row[c], row[c]) if c == "status" else row[c])}</td>'
-                        for c in cols)
-        rows.append(f'<tr class="{esc(state)}">{cells}</tr>')
-    body = (f'<table id="claims">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
-            + "\n</tbody>\n</table>")
-    verdict = ("Every published number and consistency check is reproduced." if n_fail == 0 and len(claims)
-               else f"{n_fail} claim(s) or check(s) are not reproduced (see the reason column).")
+    n_unchecked = int(status.eq("not checkable").sum())
+    consistency = claims["kind"].eq("consistency") if "kind" in claims.columns else status.ne(status)
+    if n_fail == 0 and n_unchecked == 0 and len(claims):
+        verdict = "Every published number and consistency check is reproduced."
+    else:
+        verdict = (f"{n_fail + n_unchecked} claim(s) or check(s) are not reproduced"
+                   + (f", {n_unchecked} of them not checkable because their analysis is not computable on these "
+                      "data" if n_unchecked else "") + " (see the reason column).")
+    published = _claims_table(claims.loc[~consistency], "claims", CLAIM_COLUMNS)
+    checks = _claims_table(claims.loc[consistency].rename(columns=CHECK_NAMES), "consistency-checks",
+                           list(CHECK_NAMES.values()))
     return (
         '<section id="claims-check"><h2>Claims check</h2>\n' + _earlier(earlier)
         + f'<p class="counts"><span id="claims-total">{len(claims)}</span> claims and checks: '
-        f'<span class="pass">{n_pass} pass</span>, <span class="fail">{n_fail} fail</span>. {esc(verdict)}</p>\n'
-        '<p class="muted">Each published number is recomputed from the derived tables and compared at the '
-        "paper's rounding; consistency checks recompute reported statistics from each other (statcheck, GRIM). "
-        f'Source: <a href="{href(f"{SITE}/data/claims_check.csv")}">claims_check.csv</a>.</p>\n'
+        f'<span class="pass">{n_pass} pass</span>, <span class="fail">{n_fail} fail</span>'
+        + (f', <span class="not-checkable">{n_unchecked} not checkable</span>' if n_unchecked else "")
+        + f". {esc(verdict)}</p>\n"
         + (f'<p class="calibration" id="calibration-note">{esc(CALIBRATION_NOTE)}</p>\n' if synthetic else "")
-        + f"{body}\n</section>"
+        + "<h3>Published numbers</h3>\n<p class=\"muted\">Each number of the paper recomputed from the derived "
+        "tables and compared at the paper's rounding. Source: "
+        f'<a href="{href(f"{SITE}/data/claims_check.csv")}">claims_check.csv</a>.</p>\n{published}\n'
+        "<h3>Consistency checks</h3>\n<p class=\"muted\">Reported statistics recomputed from each other "
+        "(statcheck: p from t and df, t from the group summaries; GRIM: means possible from integer answers): "
+        f"what was compared, the value reported in the tables and the value recomputed.</p>\n{checks}\n</section>"
     )
+
+
+#: Consistency checks are shown as checks: what was compared, reported and recomputed.
+CHECK_NAMES = {"claim_id": "check", "description": "what was compared", "published": "reported",
+               "reproduced": "recomputed", "status": "status", "reason": "reason"}
+STATUS_MARKS = {"pass": "✓ pass", "fail": "✗ fail", "not checkable": "– not checkable"}
+
+
+def _claims_table(rows: pd.DataFrame, table_id: str, columns) -> str:
+    cols = [c for c in columns if c in rows.columns]
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in cols)
+    body = []
+    for _, row in rows[cols].iterrows():
+        state = str(row.get("status", ""))
+        cells = "".join(f'<td class="{esc(c)}">{esc(STATUS_MARKS.get(row[c], row[c]) if c == "status" else row[c])}</td>'
+                        for c in cols)
+        body.append(f'<tr class="{esc(state.replace(" ", "-"))}">{cells}</tr>')
+    return (f'<table id="{table_id}" class="claims">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(body)
+            + "\n</tbody>\n</table>")
 
 
 ROBUSTNESS_COLUMNS = ["check", "scenario", "n_more", "n_less", "estimate", "p_value", "value", "detail"]
