@@ -135,7 +135,7 @@ run.table(rates, derived / "mechanism_rates.csv")
 matrix
 
 # %%
-fig, ax = plotting.new_figure("one", 1.0 + 0.17 * len(rates))
+fig, ax = plotting.new_figure("one", 1.4 + 0.17 * len(rates))
 mechanisms.heatmap_plot(mechanisms.heatmap_data(rates, mechanism_codes, labels), ax,
                         value_label="documents with code per 10 documents")
 plotting.finish(fig, study.info.synthetic)
@@ -218,7 +218,7 @@ connections
 
 # %%
 shares = connections.merge(segments[["clinic_id", "implementation_share"]], on="clinic_id")
-fig, ax = plotting.new_figure("one", 1.0 + 0.17 * len(shares))
+fig, ax = plotting.new_figure("one", 1.4 + 0.17 * len(shares))
 mechanisms.heatmap_plot(mechanisms.heatmap_data(shares, stakeholder_codes, labels), ax, fmt="{:.0f}",
                         value_label="mechanism segments overlapping the group", cmap="Greens")
 plotting.finish(fig, study.info.synthetic)

@@ -111,7 +111,7 @@ def figure_makers(t, study):
                 axes[1].set_title("b  Clinics in case order", loc="left")),
             ncols=2, width_ratios=[1.4, 1]),
         "mechanism_heatmap": lambda: _one(
-            "one", 1.0 + 0.17 * len(t["rates"]),
+            "one", 1.4 + 0.17 * len(t["rates"]),
             lambda f, ax: mechanisms.heatmap_plot(mechanisms.heatmap_data(t["rates"], t["codes"], lab), ax,
                                                   value_label="documents with code per 10 documents")),
         "mechanism_comparison": lambda: _one(
@@ -119,7 +119,7 @@ def figure_makers(t, study):
         "barrier_comparison": lambda: _one(
             "one", 1.0 + 0.38 * len(t["barriers"]), lambda f, ax: mechanisms.comparison_plot(t["barriers"], ax)),
         "stakeholder_connections": lambda: _one(
-            "one", 1.0 + 0.17 * len(t["connections"]),
+            "one", 1.4 + 0.17 * len(t["connections"]),
             lambda f, ax: mechanisms.heatmap_plot(
                 mechanisms.heatmap_data(t["connections"].merge(t["segments"][["clinic_id", "implementation_share"]],
                                                                on="clinic_id"), t["stake"], lab),

@@ -107,8 +107,7 @@ def check_layout(fig) -> None:
 
 # --- any matplotlib figure -----------------------------------------------------------------------
 
-#: gid of a text placed on the data on purpose (a heatmap cell's value, an edge's weight).
-ON_DATA = "on-data"
+from .plotting import ON_DATA  # noqa: E402  (a text on the data on purpose)
 
 
 def _drawn_ticklabels(axis) -> list:

@@ -31,6 +31,9 @@ MIN_FONT_SIZE = 6.0
 STAMP_STRIP = 9.0
 STAMP_TEXT = "SYNTHETIC DATA"
 STAMP_GID = "stamp-synthetic"
+#: gid of a text written on the data on purpose (a heatmap cell's value, an edge's weight): the overlap
+#: check (integrating.overlap.figure_problems) lets it lie on the data.
+ON_DATA = "on-data"
 FORMATS = ("svg", "pdf", "png", "tiff", "eps")
 
 

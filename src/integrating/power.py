@@ -562,7 +562,7 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8) -> None:
     handles, _ = ax.get_legend_handles_labels()
     handles += [Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="simulated, Student t"),
                 Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="simulated, mixed model")]
-    ax.legend(handles=handles, frameon=False, fontsize=5.5, loc="lower right")
+    ax.legend(handles=handles, frameon=False, fontsize=plotting.MIN_FONT_SIZE, loc="lower right")
 
     bx = axes[1]
     for icc, rows in needed.groupby("icc", sort=True):
@@ -590,7 +590,7 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8) -> None:
         cx.set_ylabel("Rejection rate")
         cx.legend(handles=[Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="Student t (clinic change)"),
                            Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="mixed model")],
-                  frameon=False, fontsize=5.5, loc="upper right")
+                  frameon=False, fontsize=plotting.MIN_FONT_SIZE, loc="upper right")
     else:
         cx.text(0.5, 0.5, "no zero difference in the grid", ha="center", va="center", transform=cx.transAxes)
         cx.set_axis_off()
