@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 SETUP  := $(VENV)/.setup-done
 ARGS   ?=
 
-.PHONY: help setup run verify power test test-fast notebooks lab bench clean system-deps
+.PHONY: help setup run verify power figures test test-fast notebooks lab bench clean system-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -38,6 +38,9 @@ verify: $(SETUP)  ## run the study and fail, naming them, when published numbers
 power: $(SETUP)  ## the power and design simulation (sharded; see docs/robustness-and-power.md)
 	$(BIN)/snakemake --cores all power $(ARGS)
 
+figures: $(SETUP)  ## the study, then the paper's numbered figures in reports/figures_pack (ARGS="--config figure_pack_format=tiff")
+	$(BIN)/snakemake --cores all figure_pack $(ARGS)
+
 bench: $(SETUP)  ## measure the pipeline and the analyses at 16, 160 and 1,600 clinics (benchmarks/results.json)
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
@@ -60,4 +63,4 @@ lab: $(SETUP)  ## JupyterLab on notebooks/ with the project's kernel (ARGS="--no
 
 clean:  ## remove everything the run generated (keeps .venv)
 	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete
-	rm -rf reports/notebooks reports/provenance reports/site reports/index.html .snakemake
+	rm -rf reports/notebooks reports/provenance reports/site reports/index.html reports/figures_pack .snakemake

@@ -60,6 +60,8 @@ from integrating import contract, mechanisms, plotting, provenance, segmentation
 plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
                    one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
                    extra_formats=[figure_pack_format])
+
+# %%
 parameters = dict(
     raw_dir=raw_dir, derived_dir=derived_dir, figures_dir=figures_dir,
     segmentation_rule=segmentation_rule, implementation_threshold=implementation_threshold,

@@ -328,3 +328,54 @@ def test_registry_numbers_the_figures_in_the_study_order():
     order = [figures.SECTIONS.index(f.section) for f in figures.FIGURES]
     assert order == sorted(order)
     assert all(f.title and f.title[0].isupper() for f in figures.FIGURES)
+
+
+def fake_figures(folder, fmt="pdf", skip=()):
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in figures.FIGURES:
+        if f.stem not in skip:
+            (folder / f"{f.stem}.{fmt}").write_bytes(f"%{f.stem}".encode())
+            (folder / f"{f.stem}.txt").write_text(f"Caption of {f.stem}.\n")
+
+
+def test_figure_pack_numbers_the_files_and_writes_the_captions(tmp_path):
+    fake_figures(tmp_path / "figs", "tiff", skip=("power",))
+    out = tmp_path / "pack"
+    (out).mkdir()
+    (out / "Figure_99.tiff").write_bytes(b"stale")
+    written = figures.write_pack(tmp_path / "figs", out, "tiff")
+    main = [f for f in figures.FIGURES if f.main]
+    first = main[0]
+    assert (out / "Figure_1.tiff").read_bytes() == f"%{first.stem}".encode()
+    assert not (out / "Figure_99.tiff").exists()
+    names = sorted(p.name for p in out.iterdir())
+    n_supp = len(figures.FIGURES) - len(main) - 1  # power left out
+    assert names == sorted([f"Figure_{k}.tiff" for k in range(1, len(main) + 1)]
+                           + [f"Figure_S{k}.tiff" for k in range(1, n_supp + 1)] + ["captions.txt"])
+    captions = (out / "captions.txt").read_text()
+    assert captions.startswith(f"Figure 1. {first.title}.\nCaption of {first.stem}.\n")
+    assert captions.index("Figure 2.") < captions.index("Figure S1.")
+    assert "Not in this pack (not produced by this run): power." in captions
+    assert written[-1] == out / "captions.txt"
+
+
+def test_figure_pack_names_a_missing_main_figure(tmp_path):
+    stem = next(f.stem for f in figures.FIGURES if f.main)
+    fake_figures(tmp_path / "figs", "pdf", skip=(stem,))
+    from integrating.errors import AnalysisError
+
+    with pytest.raises(AnalysisError, match=rf"{stem}\.pdf not found"):
+        figures.write_pack(tmp_path / "figs", tmp_path / "pack", "pdf")
+
+
+def test_figure_pack_command(tmp_path, capsys):
+    from integrating import cli
+
+    fake_figures(tmp_path / "figs", "eps")
+    code = cli.main(["figure-pack", "--figures-dir", str(tmp_path / "figs"), "--out", str(tmp_path / "p"),
+                     "--format", "eps"])
+    assert code == 0 and (tmp_path / "p" / "Figure_1.eps").is_file()
+    assert f"{len(figures.FIGURES)} figures (eps)" in capsys.readouterr().out
+    assert cli.main(["figure-pack", "--figures-dir", str(tmp_path / "none"), "--out", str(tmp_path / "q"),
+                     "--format", "pdf"]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -83,9 +83,20 @@ FIGURES = _numbered(_FIGURES)
 BY_STEM = {f.stem: f for f in FIGURES}
 
 
+def main_figures() -> list[Figure]:
+    """The paper's numbered figures, Figure 1 first."""
+    return [f for f in FIGURES if f.main]
+
+
+def supplementary_figures() -> list[Figure]:
+    """The other figures, Figure S1 first."""
+    return [f for f in FIGURES if not f.main]
+
+
 def write_pack(figures_dir, out_dir, fmt: str) -> list[Path]:
     """Copy the figures of ``figures_dir`` in format ``fmt`` to ``out_dir`` as Figure_1.<fmt>, ...,
-    Figure_S1.<fmt>, ... with ``captions.txt`` (label, title and caption of each, in order).
+    Figure_S1.<fmt>, ... with ``captions.txt`` (label, title and caption of each: main figures, then
+    supplementary).
 
     A main figure missing is an error naming it; a missing supplementary figure (e.g. ``power``
     before ``make power``) is left out and named in the captions file. Files of an earlier pack
@@ -99,7 +110,7 @@ def write_pack(figures_dir, out_dir, fmt: str) -> list[Path]:
             f"'{fmt}' among the figure formats (config keys figure_formats or figure_pack_format) first")
     out_dir.mkdir(parents=True, exist_ok=True)
     written, lines, absent = [], [], []
-    for f in FIGURES:
+    for f in [*main_figures(), *supplementary_figures()]:
         source = figures_dir / f"{f.stem}.{fmt}"
         if not source.is_file():
             absent.append(f.stem)

@@ -212,7 +212,7 @@ def comparison_plot(comparison: pd.DataFrame, ax, *, title: str | None = None) -
         ax.text(1.03, yi, f"{str(verdict).split()[0]}\n{p_text}\n{g_text}", transform=ax.get_yaxis_transform(),
                 va="center", ha="left", fontsize=plotting.MIN_FONT_SIZE, linespacing=1.1)
     ax.set_yticks(y, [textwrap.fill(str(lab), 16) for lab in comparison["label"]])
-    ax.set_ylim(len(comparison) - 0.5, -0.5)
+    ax.set_ylim(max(len(comparison), 1) - 0.5, -0.5)
     ax.set_xlim(left=0)
     ax.set_xlabel("Documents with the code per 10\ndocuments (group mean)")
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=1, frameon=False, borderaxespad=0.2,

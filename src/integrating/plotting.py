@@ -85,6 +85,19 @@ def configure(*, formats=None, dpi=None, font_size=None, one_column_mm=None, two
     return settings
 
 
+#: config.yaml's figure keys and the :func:`configure` argument each sets.
+CONFIG_KEYS = {"figure_formats": "formats", "figure_dpi": "dpi", "figure_font_size": "font_size",
+               "figure_width_one_column_mm": "one_column_mm", "figure_width_two_columns_mm": "two_columns_mm"}
+
+
+def config_settings(cfg: dict) -> dict:
+    """The :func:`configure` arguments given by a config's figure keys (the pack's format as an extra format)."""
+    out = {arg: cfg[key] for key, arg in CONFIG_KEYS.items() if key in cfg}
+    if "figure_pack_format" in cfg:
+        out["extra_formats"] = [cfg["figure_pack_format"]]
+    return out
+
+
 def width(columns: str = "one") -> float:
     """The configured width in inches of a one-column (``"one"``) or two-column (``"two"``) figure."""
     if columns not in ("one", "two"):
