@@ -379,3 +379,11 @@ def test_figure_pack_command(tmp_path, capsys):
     assert cli.main(["figure-pack", "--figures-dir", str(tmp_path / "none"), "--out", str(tmp_path / "q"),
                      "--format", "pdf"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_finish_warns_of_each_layout_problem():
+    fig, ax = plotting.new_figure("one", 2.0)
+    ax.bar([0, 1], [1, 2], label="bars")
+    ax.legend(loc="center")
+    with pytest.warns(plotting.LayoutWarning, match="legend \\['bars'\\] lies on the bar"):
+        plotting.finish(fig, True)

@@ -211,7 +211,7 @@ def comparison_plot(comparison: pd.DataFrame, ax, *, title: str | None = None) -
         g_text = f"g = {plotting.fmt_number(g, 2)}" if np.isfinite(g) else "g n/a"
         ax.text(1.03, yi, f"{str(verdict).split()[0]}\n{p_text}\n{g_text}", transform=ax.get_yaxis_transform(),
                 va="center", ha="left", fontsize=plotting.MIN_FONT_SIZE, linespacing=1.1)
-    ax.set_yticks(y, [textwrap.fill(str(lab), 16) for lab in comparison["label"]])
+    ax.set_yticks(y, [textwrap.fill(str(lab), 16, break_long_words=False) for lab in comparison["label"]])
     ax.set_ylim(max(len(comparison), 1) - 0.5, -0.5)
     ax.set_xlim(left=0)
     ax.set_xlabel("Documents with the code per 10\ndocuments (group mean)")
@@ -264,10 +264,10 @@ def heatmap_plot(data: pd.DataFrame, ax, *, value_label: str, fmt: str = "{:.1f}
 
     vmax = np.nanmax(grid) if grid.size and np.nanmax(grid) > 0 else 1.0
     row_labels = [f"{c} ({s:.2f})" for c, s in zip(rows["clinic_id"], rows["implementation_share"])]
-    values = pd.DataFrame(grid, index=row_labels, columns=[textwrap.fill(lab, 12) for lab in labels])
+    values = pd.DataFrame(grid, index=row_labels, columns=[textwrap.fill(lab, 12, break_long_words=False) for lab in labels])
     annot = grid.size <= 400
     sns.heatmap(values, ax=ax, cmap=cmap, vmin=0, vmax=vmax, linewidths=0.4, linecolor="white",
-                cbar_kws={"label": textwrap.fill(value_label, 18), "fraction": 0.06, "pad": 0.03},
+                cbar_kws={"label": textwrap.fill(value_label, 18, break_long_words=False), "fraction": 0.06, "pad": 0.03},
                 annot=np.vectorize(fmt.format)(grid) if annot else False, fmt="",
                 annot_kws={"fontsize": plotting.MIN_FONT_SIZE, "gid": plotting.ON_DATA})
     ax.set_xticks(np.arange(len(codes)) + 0.5, values.columns, rotation=90)

@@ -154,12 +154,18 @@ def new_figure(columns: str = "one", height: float = 2.5, *, nrows: int = 1, nco
     return fig, fig.subplots(nrows, ncols, **subplots)
 
 
-def finish(fig, synthetic: bool):
+class LayoutWarning(UserWarning):
+    """A drawn figure has a text, legend or stamp on another text or on the data (see finish)."""
+
+
+def finish(fig, synthetic: bool, *, check: bool = True):
     """Lay ``fig`` out at its exact size and stamp it 'SYNTHETIC DATA' when the data are synthetic.
 
     With constrained layout, a strip of :data:`STAMP_STRIP` points is kept free at the bottom for the
     stamp, so it cannot overlap a label; the layout is then computed and frozen (the saved files keep
-    the figure's size and identical bytes between runs). Returns ``fig``.
+    the figure's size and identical bytes between runs). With ``check``, the drawn figure is measured
+    (:func:`integrating.overlap.figure_problems`) and every problem found is reported as a
+    :class:`LayoutWarning` (shown in the executed notebook). Returns ``fig``.
     """
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
@@ -170,6 +176,13 @@ def finish(fig, synthetic: bool):
         engine.set(rect=(0, strip, 1, 1 - strip))
     label_synthetic(fig, synthetic)
     freeze_layout(fig)
+    if check:
+        import warnings
+
+        from .overlap import figure_problems
+
+        for problem in figure_problems(fig):
+            warnings.warn(f"figure layout: {problem}", LayoutWarning, stacklevel=2)
     return fig
 
 
