@@ -197,7 +197,7 @@ def test_the_check_finds_a_legend_on_the_data_a_small_text_and_overlapping_label
     ax.text(0.5, 1.0, "tiny", fontsize=5)
     ax.set_xlabel("x label")
     fig.text(0.5, 0.05, "stamp over the x label", ha="center")
-    plotting.finish(fig, False)
+    plotting.finish(fig, False, check=False)
     problems = overlap.figure_problems(fig)
     assert any("legend" in p and "lies on the bar" in p for p in problems)
     assert any("'tiny' is 5 pt" in p for p in problems)
@@ -211,7 +211,7 @@ def test_the_check_finds_a_dashed_line_through_a_legend_and_crowded_ticks():
     ax.axvline(0.5, ls="--")
     ax.legend(loc="center")
     ax.set_xticks(np.linspace(0, 1, 40), [f"label {i}" for i in range(40)])
-    plotting.finish(fig, False)
+    plotting.finish(fig, False, check=False)
     problems = overlap.figure_problems(fig)
     assert any(p.startswith("legend ['flat'] lies on the line") for p in problems)
     assert any(p.startswith("tick 'label 0' overlaps tick 'label 1'") for p in problems)
@@ -387,3 +387,37 @@ def test_finish_warns_of_each_layout_problem():
     ax.legend(loc="center")
     with pytest.warns(plotting.LayoutWarning, match="legend \\['bars'\\] lies on the bar"):
         plotting.finish(fig, True)
+
+
+def test_coding_reliability_names_codes_by_their_codebook_labels(tables, study):
+    fig = figure_makers(tables, study)["coding_reliability"]()
+    ax = fig.axes[0]
+    shown = [t.get_text() for t in ax.get_yticklabels()]
+    per_code = tables["agreement"].query("code != 'overall'")
+    assert sorted(shown) == sorted(tables["labels"][c] for c in per_code["code"])
+    assert not set(shown) & set(study.codebook["code"]) - set(study.codebook["label"])
+    # bars in kappa order, each the code's kappa
+    kappa = dict(zip(per_code["code"].map(tables["labels"]), per_code["cohen_kappa"]))
+    bars = [p for p in ax.patches if p.get_height() > 0][:len(shown)]
+    assert [round(b.get_width(), 9) for b in bars] == [round(kappa[s], 9) for s in shown]
+
+
+def test_heatmap_writes_each_cell_of_the_table(tables):
+    rates, codes = tables["rates"], tables["codes"]
+    data = mechanisms.heatmap_data(rates, codes, tables["labels"])
+    fig, ax = plotting.new_figure("one", 3.0)
+    mechanisms.heatmap_plot(data, ax, value_label="per 10")
+    cells = [t.get_text() for t in ax.texts if t.get_gid() == plotting.ON_DATA]
+    by_hand = rates.assign(_g=rates["group"].map({"more": 0, "less": 1})).sort_values(
+        ["_g", "implementation_share", "clinic_id"], ascending=[True, False, True])
+    assert cells == [f"{v:.1f}" for v in by_hand[list(codes)].to_numpy().ravel()]
+
+
+def test_one_theme_for_every_figure():
+    plotting.use_style(font_size=9)
+    rc = matplotlib.rcParams
+    assert rc["font.family"] == ["DejaVu Sans"] and rc["svg.hashsalt"] == "integrating"
+    assert rc["axes.prop_cycle"].by_key()["color"] == [c.lower() for c in plotting.OKABE_ITO] or \
+        rc["axes.prop_cycle"].by_key()["color"] == plotting.OKABE_ITO
+    assert (rc["font.size"], rc["xtick.labelsize"], rc["legend.fontsize"]) == (9, 8, 8)
+    assert rc["savefig.dpi"] == 600 and not rc["axes.spines.top"]

@@ -49,3 +49,8 @@ class ClaimsFailed(IntegratingError):
 
 class SynthError(IntegratingError):
     """A synthetic study cannot be generated or calibrated with the settings given."""
+
+
+class LayoutWarning(IntegratingError, UserWarning):
+    """A drawn figure has a text, legend or stamp on another text or on the data (a warning, not an error:
+    the figure is still written; see integrating.plotting.finish)."""

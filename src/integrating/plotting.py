@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .errors import ConfigError
+from .errors import ConfigError, LayoutWarning  # noqa: F401  (LayoutWarning: see finish)
 
 #: Okabe-Ito palette (colour-blind safe). Groups keep the same colour in every figure.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -152,10 +152,6 @@ def new_figure(columns: str = "one", height: float = 2.5, *, nrows: int = 1, nco
     if nrows == 0:
         return fig, None
     return fig, fig.subplots(nrows, ncols, **subplots)
-
-
-class LayoutWarning(UserWarning):
-    """A drawn figure has a text, legend or stamp on another text or on the data (see finish)."""
 
 
 def finish(fig, synthetic: bool, *, check: bool = True):
