@@ -171,8 +171,8 @@ fig, ax = plotting.new_figure("one", 1.0 + 0.38 * len(comparison))
 mechanisms.comparison_plot(comparison, ax)
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "mechanism_comparison",
-           caption="Integrating mechanisms by group: mean documents with the code per 10 documents; verdict and "
-                   f"two-sided p ({comparison['test'].iloc[0]}). {synthetic}data. "
+           caption="Integrating mechanisms by group: mean documents with the code per 10 documents; verdict, "
+                   f"two-sided p ({comparison['test'].iloc[0]}) and Hedges g. {synthetic}data. "
                    "Source: data/derived/mechanism_comparison.csv.")
 plt.show()
 
@@ -195,8 +195,8 @@ fig, ax = plotting.new_figure("one", 1.0 + 0.38 * max(len(barriers), 1))
 mechanisms.comparison_plot(barriers, ax)
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "barrier_comparison",
-           caption="Barriers by group: mean documents with the code per 10 documents; verdict (either direction) "
-                   f"and two-sided p. {synthetic}data. Source: data/derived/barrier_comparison.csv.")
+           caption="Barriers by group: mean documents with the code per 10 documents; verdict (either direction), "
+                   f"two-sided p and Hedges g. {synthetic}data. Source: data/derived/barrier_comparison.csv.")
 plt.show()
 
 # %% [markdown]

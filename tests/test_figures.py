@@ -30,7 +30,9 @@ from integrating import (
 from integrating import conceptual_model as cm
 from integrating.errors import ConfigError
 
-MM = 25.4 / 72  # millimetres per PostScript point
+from figure_fixtures import MM_PER_POINT as MM
+from figure_fixtures import pdf_width_mm
+
 
 
 @pytest.fixture(autouse=True)
@@ -237,13 +239,6 @@ def test_the_synthetic_stamp_keeps_clear_of_the_x_label():
 
 
 # --- sizes, formats, resolution -----------------------------------------------------------------
-
-
-def pdf_width_mm(path) -> float:
-    """Page width from the PDF's MediaBox (points to millimetres)."""
-    box = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", path.read_bytes())
-    assert box, f"{path}: no MediaBox"
-    return (float(box.group(3)) - float(box.group(1))) * MM
 
 
 @pytest.mark.parametrize("columns,mm", [("one", 85), ("two", 175)])

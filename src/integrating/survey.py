@@ -910,8 +910,11 @@ def permutation_plot(data: pd.DataFrame, ax, *, xlabel: str = "Difference in mea
     for v in (obs, -obs):
         ax.axvline(v, color="#000000" if v == obs else "#666666", lw=1.2 if v == obs else 0.8,
                    ls="-" if v == obs else "--")
-    ax.annotate(f"observed {obs:+.3f}\np = {p:.3f}", (obs, ax.get_ylim()[1] * 0.95), ha="left" if obs >= 0 else "right",
-                va="top", fontsize=7, xytext=(3 if obs >= 0 else -3, 0), textcoords="offset points")
+    # headroom above the tallest bar for the observed value's label
+    top = float(data["share"].max()) * 1.5 if len(data) and data["share"].max() > 0 else 1.0
+    ax.set_ylim(0, top)
+    ax.annotate(f"observed {obs:+.3f}\np = {p:.3f}", (obs, top), ha="left" if obs >= 0 else "right",
+                va="top", fontsize=7, xytext=(3 if obs >= 0 else -3, -1), textcoords="offset points")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Share of relabelings")
 
