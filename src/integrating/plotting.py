@@ -146,8 +146,6 @@ def new_figure(columns: str = "one", height: float = 2.5, *, nrows: int = 1, nco
     Returns ``(fig, axes)`` as :func:`matplotlib.pyplot.subplots` does; ``nrows=0`` returns
     ``(fig, None)`` for plot functions that make their own axes. Finish it with :func:`finish`.
     """
-    import matplotlib.pyplot as plt
-
     fig = plt.figure(figsize=(width(columns), height), layout="constrained")
     if nrows == 0:
         return fig, None
