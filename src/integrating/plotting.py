@@ -28,7 +28,7 @@ TWO_COLUMNS = 175 * MM
 #: Smallest text at final size (points); the overlap check (integrating.overlap.figure_problems) enforces it.
 MIN_FONT_SIZE = 6.0
 #: Height (points) of the strip kept free at the bottom of a figure for the synthetic-data stamp.
-STAMP_STRIP = 9.0
+STAMP_STRIP = 11.0
 STAMP_TEXT = "SYNTHETIC DATA"
 STAMP_GID = "stamp-synthetic"
 #: gid of a text written on the data on purpose (a heatmap cell's value, an edge's weight): the overlap

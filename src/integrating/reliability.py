@@ -125,5 +125,8 @@ def reliability_plot(data: pd.DataFrame, ax, *, labels: dict | None = None) -> N
     ax.set_ylim(-0.6, len(per_code) - 0.4)
     ax.set_xlim(min(0, float(np.nanmin(per_code["cohen_kappa"]))) if per_code["cohen_kappa"].notna().any() else 0, 1)
     ax.set_xlabel("Agreement\n(document-level code presence)")
-    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=1, borderaxespad=0.2,
-              handlelength=1.4)
+    handles, names = ax.get_legend_handles_labels()
+    order = sorted(range(len(names)), key=lambda i: ["Cohen's kappa", "Krippendorff's alpha"].index(names[i])
+                   if names[i] in ("Cohen's kappa", "Krippendorff's alpha") else 2)
+    ax.legend([handles[i] for i in order], [names[i] for i in order], frameon=False, loc="lower left",
+              bbox_to_anchor=(0, 1.0), ncols=1, borderaxespad=0.2, handlelength=1.4)
