@@ -417,3 +417,20 @@ def test_one_theme_for_every_figure():
         rc["axes.prop_cycle"].by_key()["color"] == plotting.OKABE_ITO
     assert (rc["font.size"], rc["xtick.labelsize"], rc["legend.fontsize"]) == (9, 8, 8)
     assert rc["savefig.dpi"] == 600 and not rc["axes.spines.top"]
+
+
+def test_power_figure_is_clear_at_two_columns(tmp_path):
+    from integrating import power
+
+    tiny = {"power_clinics": [6, 10, 16], "power_share_more": 0.5625, "power_respondents": [20, 50],
+            "power_icc": [0.05, 0.1], "power_wave_correlation": 0.5, "power_sd": 0.6, "power_differences": [0.0, 0.3],
+            "power_alpha": 0.05, "power_target": 0.8, "power_replicates": 100, "power_replicates_per_shard": 100,
+            "seed": 99}
+    for s in power.shards(tiny):
+        power.run_shard(s.spec(), tmp_path / f"{s.name}.csv", tmp_path / "logs" / f"{s.name}.json")
+    table = power.merge(tiny, power.read_shards(tiny, tmp_path))
+    fig, _ = plotting.new_figure("two", 2.6, nrows=0)
+    power.power_plot(power.curve_data(table), power.needed_data(table, target=0.8), table, fig)
+    plotting.finish(fig, False)
+    assert overlap.figure_problems(fig) == []
+    assert round(fig.get_figwidth() * 25.4, 6) == 175

@@ -562,7 +562,8 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8) -> None:
     handles, _ = ax.get_legend_handles_labels()
     handles += [Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="simulated, Student t"),
                 Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="simulated, mixed model")]
-    ax.legend(handles=handles, frameon=False, fontsize=plotting.MIN_FONT_SIZE, loc="lower right")
+    # one legend for panels a and c, above the panels (clear of the curves whatever the grid)
+    fig.legend(handles=handles, frameon=False, loc="outside upper center", ncols=min(len(handles), 4))
 
     bx = axes[1]
     for icc, rows in needed.groupby("icc", sort=True):
@@ -588,9 +589,6 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8) -> None:
         cx.set_ylim(0, max(0.2, float(null[["power_student", "power_mixed"]].to_numpy().max()) * 1.45))
         cx.set_xlabel("Clinics")
         cx.set_ylabel("Rejection rate")
-        cx.legend(handles=[Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="Student t (clinic change)"),
-                           Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="mixed model")],
-                  frameon=False, fontsize=plotting.MIN_FONT_SIZE, loc="upper right")
     else:
         cx.text(0.5, 0.5, "no zero difference in the grid", ha="center", va="center", transform=cx.transAxes)
         cx.set_axis_off()
