@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 SETUP  := $(VENV)/.setup-done
 ARGS   ?=
 
-.PHONY: help setup run verify power test test-fast notebooks lab teaching bench clean system-deps cluster-test
+.PHONY: help setup run verify power figures test test-fast notebooks lab teaching bench clean system-deps cluster-test
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -42,6 +42,9 @@ verify: $(SETUP)  ## run the study and fail, naming them, when published numbers
 power: $(SETUP)  ## the power and design simulation (sharded; see docs/robustness-and-power.md)
 	$(BIN)/snakemake --cores all power $(ARGS)
 
+figures: $(SETUP)  ## the study, then the paper's numbered figures in reports/figures_pack (ARGS="--config figure_pack_format=tiff")
+	$(BIN)/snakemake --cores all figure_pack $(ARGS)
+
 bench: $(SETUP)  ## measure the pipeline and the analyses at 16, 160 and 1,600 clinics (benchmarks/results.json)
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
@@ -75,4 +78,4 @@ teaching: $(SETUP)  ## the course's student pack and teacher pack in reports/tea
 
 clean:  ## remove everything the run generated (keeps .venv)
 	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete
-	rm -rf reports/notebooks reports/provenance reports/logs reports/site reports/index.html reports/teaching .snakemake
+	rm -rf reports/notebooks reports/provenance reports/logs reports/site reports/index.html reports/teaching reports/figures_pack .snakemake

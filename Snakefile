@@ -13,6 +13,7 @@ study_config.check(config, source="config (config.yaml and --config overrides)")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/study.smk"
 include: "workflow/rules/power.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

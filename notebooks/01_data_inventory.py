@@ -32,6 +32,13 @@ confidence_level = 0.95
 reliability_bootstrap = 2000
 seed = 20170301
 
+figure_formats = ["svg", "pdf", "png"]
+figure_dpi = 600
+figure_font_size = 8
+figure_width_one_column_mm = 85
+figure_width_two_columns_mm = 175
+figure_pack_format = "pdf"
+
 # %%
 from pathlib import Path
 
@@ -39,7 +46,9 @@ import matplotlib.pyplot as plt
 
 from integrating import contract, plotting, provenance, reliability
 
-plotting.use_style()
+plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
+                   one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
+                   extra_formats=[figure_pack_format])
 run = provenance.Run.start("01_data_inventory", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
@@ -57,9 +66,9 @@ run.table(inventory, Path(derived_dir) / "inventory.csv")
 inventory
 
 # %%
-fig, ax = plt.subplots(figsize=(plotting.TWO_COLUMNS, 2.6))
+fig, ax = plotting.new_figure("two", 2.6)
 reliability.inventory_plot(inventory, ax)
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, Path(figures_dir) / "inventory",
            caption=f"Documents per clinic by source type ({synthetic}data; n = {int(inventory['n_documents'].sum())} "
                    "documents). Source: data/derived/inventory.csv.")
@@ -85,9 +94,9 @@ run.table(agreement, Path(derived_dir) / "coding_reliability.csv")
 agreement
 
 # %%
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN, 3.2))
-reliability.reliability_plot(agreement, ax)
-plotting.label_synthetic(fig, study.info.synthetic)
+fig, ax = plotting.new_figure("one", 1.2 + 0.16 * len(agreement))
+reliability.reliability_plot(agreement, ax, labels=dict(zip(study.codebook["code"], study.codebook["label"])))
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, Path(figures_dir) / "coding_reliability",
            caption="Inter-coder agreement per code at document-level code presence: Cohen's kappa (bars, with "
                    f"{agreement['ci_method'].iloc[0]} CIs), "

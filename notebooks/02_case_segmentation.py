@@ -44,6 +44,13 @@ show_excerpts = True
 excerpts_per_mechanism = 2
 permutation_max_exact = 1000000
 
+figure_formats = ["svg", "pdf", "png"]
+figure_dpi = 600
+figure_font_size = 8
+figure_width_one_column_mm = 85
+figure_width_two_columns_mm = 175
+figure_pack_format = "pdf"
+
 # %%
 from pathlib import Path
 
@@ -51,7 +58,9 @@ import matplotlib.pyplot as plt
 
 from integrating import contract, mechanisms, plotting, provenance, segmentation
 
-plotting.use_style()
+plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
+                   one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
+                   extra_formats=[figure_pack_format])
 run = provenance.Run.start("02_case_segmentation", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
@@ -93,13 +102,12 @@ segmentation.case_order(segments)
 # %%
 cut = implementation_threshold if segmentation_rule == "share" else None
 trajectories = segmentation.trajectories_data(study.implementation_log, segments, study.info.months)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(plotting.TWO_COLUMNS, 3.2), width_ratios=[1.4, 1])
+fig, (ax1, ax2) = plotting.new_figure("two", 3.2, ncols=2, width_ratios=[1.4, 1])
 segmentation.trajectories_plot(trajectories, ax1, threshold=cut)
 segmentation.case_order_plot(segmentation.case_order_data(segments), ax2, threshold=cut)
 ax1.set_title("a  Implementation over the study", loc="left")
 ax2.set_title("b  Clinics in case order", loc="left")
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "implementation_trajectories",
            caption=f"(a) Share of each clinic's changes implemented by study month, coloured by group; "
                    f"(b) clinics ordered by implementation share at the final month (implemented/all "
@@ -124,11 +132,10 @@ run.table(rates, derived / "mechanism_rates.csv")
 matrix
 
 # %%
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.3, 0.6 + 0.2 * len(rates)))
+fig, ax = plotting.new_figure("one", 1.4 + 0.17 * len(rates))
 mechanisms.heatmap_plot(mechanisms.heatmap_data(rates, mechanism_codes, labels), ax,
                         value_label="documents with code per 10 documents")
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "mechanism_heatmap",
            caption="Case-ordered meta-matrix: documents in which each integrating mechanism was coded, per 10 "
                    "documents of the clinic; clinics that implemented more above the line (labels coloured by "
@@ -155,13 +162,12 @@ run.table(comparison, derived / "mechanism_comparison.csv")
 comparison
 
 # %%
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.4, 0.9 + 0.35 * len(comparison)))
+fig, ax = plotting.new_figure("one", 1.0 + 0.38 * len(comparison))
 mechanisms.comparison_plot(comparison, ax)
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "mechanism_comparison",
-           caption="Integrating mechanisms by group: mean documents with the code per 10 documents; verdict and "
-                   f"Holm-adjusted two-sided p ({comparison['test'].iloc[0]}). {synthetic}data. "
+           caption="Integrating mechanisms by group: mean documents with the code per 10 documents; verdict, "
+                   f"Holm-adjusted two-sided p ({comparison['test'].iloc[0]}) and Hedges g. {synthetic}data. "
                    "Source: data/derived/mechanism_comparison.csv.")
 plt.show()
 
@@ -182,13 +188,12 @@ run.table(barriers, derived / "barrier_comparison.csv")
 barriers
 
 # %%
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.4, 0.9 + 0.35 * max(len(barriers), 1)))
+fig, ax = plotting.new_figure("one", 1.0 + 0.38 * max(len(barriers), 1))
 mechanisms.comparison_plot(barriers, ax)
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "barrier_comparison",
-           caption="Barriers by group: mean documents with the code per 10 documents; verdict (either direction) "
-                   f"and two-sided p. {synthetic}data. Source: data/derived/barrier_comparison.csv.")
+           caption="Barriers by group: mean documents with the code per 10 documents; verdict (either direction), "
+                   f"two-sided p and Hedges g. {synthetic}data. Source: data/derived/barrier_comparison.csv.")
 plt.show()
 
 # %% [markdown]
@@ -212,11 +217,10 @@ connections
 
 # %%
 shares = connections.merge(segments[["clinic_id", "implementation_share"]], on="clinic_id")
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.5, 0.6 + 0.2 * len(shares)))
+fig, ax = plotting.new_figure("one", 1.4 + 0.17 * len(shares))
 mechanisms.heatmap_plot(mechanisms.heatmap_data(shares, stakeholder_codes, labels), ax, fmt="{:.0f}",
                         value_label="mechanism segments overlapping the group", cmap="Greens")
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "stakeholder_connections",
            caption="Stakeholder groups reached by the integrating mechanisms: mechanism-coded segments overlapping "
                    "each stakeholder code, per clinic; implemented more above the line. "
@@ -224,10 +228,9 @@ run.figure(fig, figures / "stakeholder_connections",
 plt.show()
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(plotting.TWO_COLUMNS, 3.0))
+fig, axes = plotting.new_figure("two", 3.0, ncols=2)
 mechanisms.network_plot(network, axes, labels=labels)
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "stakeholder_networks",
            caption="Stakeholder groups (nodes; clinics of the group reaching them in brackets) and the pairs brought "
                    "together by one mechanism-coded segment (edges; number = clinics of the group). "
@@ -248,10 +251,9 @@ run.table(sensitivity, derived / "segmentation_sensitivity.csv")
 sensitivity
 
 # %%
-fig, axes = plt.subplots(2, 1, figsize=(plotting.TWO_COLUMNS, 4.2), height_ratios=[1.2, 1])
+fig, axes = plotting.new_figure("two", 1.9 + 0.3 * len(mechanism_codes), nrows=2, height_ratios=[1.4, 0.3 * len(mechanism_codes)])
 mechanisms.sensitivity_plot(sensitivity, axes, codes=mechanism_codes, labels=labels, configured=cut)
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "segmentation_sensitivity",
            caption="Segmentation by implementation-share cut-off: clinics per group and clinics changing group "
                    f"relative to the configured rule ({rule_text}); verdict of each mechanism at each cut-off. "

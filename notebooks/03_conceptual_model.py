@@ -49,6 +49,13 @@ provenance_dir = "reports/provenance"
 model_file = "src/integrating/conceptual_model.yaml"
 max_clinic_panels = 48
 
+figure_formats = ["svg", "pdf", "png"]
+figure_dpi = 600
+figure_font_size = 8
+figure_width_one_column_mm = 85
+figure_width_two_columns_mm = 175
+figure_pack_format = "pdf"
+
 # %%
 from pathlib import Path
 
@@ -56,7 +63,9 @@ from integrating import conceptual_model, contract, diagram, evidenced_model, ov
 from integrating import small_multiples
 from integrating.derived import derived_paths, read_derived
 
-plotting.use_style()
+plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
+                   one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
+                   extra_formats=[figure_pack_format])
 run = provenance.Run.start("03_conceptual_model", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
@@ -84,7 +93,7 @@ conceptual_model.conceptual_model_data(conceptual)
 
 # %%
 caption_a = diagram.conceptual_model_caption(conceptual)
-for stem, width in [("conceptual_model", plotting.TWO_COLUMNS), ("conceptual_model_1col", plotting.ONE_COLUMN)]:
+for stem, width in [("conceptual_model", plotting.width("two")), ("conceptual_model_1col", plotting.width("one"))]:
     fig_a = diagram.conceptual_model_plot(conceptual, width)
     overlap.check_layout(fig_a)
     run.figure(fig_a, figures / stem, caption=caption_a)
@@ -119,8 +128,8 @@ run.table(evidence, derived / "evidenced_model.csv")
 evidence
 
 # %%
-fig_b = evidenced_model.evidenced_model_plot(conceptual, evidence)
-plotting.label_synthetic(fig_b, study.info.synthetic)
+fig_b = evidenced_model.evidenced_model_plot(conceptual, evidence, plotting.width("two"))
+plotting.finish(fig_b, study.info.synthetic)
 overlap.check_layout(fig_b)
 run.figure(fig_b, figures / "evidenced_model",
            caption=evidenced_model.evidenced_model_caption(conceptual, evidence, study.info.synthetic))
@@ -144,8 +153,8 @@ rates, connections = (read_derived(path) for path in small_paths.values())
 small = small_multiples.clinic_small_multiples_data(rates, connections, codebook=study.codebook, clinics=study.clinics,
                                           max_clinics=max_clinic_panels)
 run.table(small, derived / "clinic_small_multiples.csv")
-fig_c = small_multiples.clinic_small_multiples_plot(small)
-plotting.label_synthetic(fig_c, study.info.synthetic)
+fig_c = small_multiples.clinic_small_multiples_plot(small, plotting.width("two"))
+plotting.finish(fig_c, study.info.synthetic)
 overlap.check_layout(fig_c)
 run.figure(fig_c, figures / "clinic_small_multiples",
            caption=small_multiples.clinic_small_multiples_caption(small, len(rates), study.info.synthetic))

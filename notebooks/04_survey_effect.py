@@ -39,6 +39,13 @@ permutation_max_exact = 1000000
 permutation_draws = 100000
 seed = 20170301
 
+figure_formats = ["svg", "pdf", "png"]
+figure_dpi = 600
+figure_font_size = 8
+figure_width_one_column_mm = 85
+figure_width_two_columns_mm = 175
+figure_pack_format = "pdf"
+
 # %%
 from pathlib import Path
 
@@ -47,7 +54,9 @@ import pandas as pd
 
 from integrating import contract, plotting, provenance, survey
 
-plotting.use_style()
+plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
+                   one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
+                   extra_formats=[figure_pack_format])
 run = provenance.Run.start("04_survey_effect", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
@@ -122,10 +131,9 @@ print(f"  Student t-test, two-sided:     p = {published['p_student']:.2f}")
 # bold lines are the group means of the clinic means with their t-based confidence intervals.
 
 # %%
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN, 2.8))
+fig, ax = plotting.new_figure("one", 2.8)
 survey.interaction_plot(survey.interaction_data(change.table, confidence=confidence_level), ax)
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "survey_interaction",
            caption=f"Mean patient composite score before and after implementation: group means of the "
                    f"clinic means with {ci_pct} t-based CIs (bold) and each clinic (faint). "
@@ -138,10 +146,9 @@ plt.show()
 
 # %%
 student = effects.set_index("analysis").loc["student_t"]
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN, 2.8))
+fig, ax = plotting.new_figure("one", 2.8)
 survey.change_by_group_plot(survey.change_by_group_data(change.table, confidence=confidence_level), ax)
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "survey_change_by_group",
            caption=f"Change in each clinic's mean composite (post - pre) by group, with the group mean and "
                    f"its {ci_pct} t-based CI. Difference {student['estimate']:+.3f}, two-sided Student "
@@ -156,10 +163,9 @@ plt.show()
 
 # %%
 perm = survey.permutation_data(change.table["change"], change.table["group"], **permutation)
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN, 2.4))
+fig, ax = plotting.new_figure("one", 2.4)
 survey.permutation_plot(perm, ax)
-fig.tight_layout(rect=(0, 0.03, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 perm_test = effects.set_index("analysis").loc["permutation_exact", "test"]
 run.figure(fig, figures / "survey_permutation",
            caption=f"Permutation distribution of the difference in mean change (more - less); "
@@ -172,10 +178,9 @@ plt.show()
 # tests without a confidence interval.
 
 # %%
-fig = plt.figure(figsize=(plotting.TWO_COLUMNS, 2.8))
+fig, _ = plotting.new_figure("two", 2.8, nrows=0)
 survey.forest_plot(survey.forest_data(effects), fig)
-fig.tight_layout(rect=(0, 0.04, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "survey_forest",
            caption=f"Estimate and {ci_pct} CI of every analysis of the survey effect (the mixed model with "
                    f"clinic and clinic x wave random intercepts; not the random-intercept-only model, which "

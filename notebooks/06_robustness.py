@@ -44,6 +44,13 @@ multiverse_max_loo_clinics = 20
 multiverse_permutation_max_exact = 100000
 multiverse_permutation_draws = 2000
 
+figure_formats = ["svg", "pdf", "png"]
+figure_dpi = 600
+figure_font_size = 8
+figure_width_one_column_mm = 85
+figure_width_two_columns_mm = 175
+figure_pack_format = "pdf"
+
 # %%
 from pathlib import Path
 
@@ -52,7 +59,9 @@ import pandas as pd
 
 from integrating import contract, multiverse, plotting, provenance
 
-plotting.use_style()
+plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
+                   one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
+                   extra_formats=[figure_pack_format])
 run = provenance.Run.start("06_robustness", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
@@ -152,10 +161,9 @@ robustness
 
 # %%
 curve = multiverse.spec_curve_data(table, test="student_t", alpha=alpha)
-fig = plt.figure(figsize=(plotting.TWO_COLUMNS, 5.6))
+fig, _ = plotting.new_figure("two", 5.6, nrows=0)
 multiverse.spec_curve_plot(curve, fig, alpha=alpha, ci_label=f"{ci_pct} CI (Student t)")
-fig.tight_layout(rect=(0, 0.02, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 overall = result.summary.iloc[0]
 run.figure(fig, figures / "multiverse_curve",
            caption=f"Specification curve of the survey effect: the difference in mean clinic-level change "
@@ -182,10 +190,9 @@ summary
 
 # %%
 data = multiverse.summary_data(summary)
-fig, ax = plt.subplots(figsize=(plotting.ONE_COLUMN * 1.5, 1.0 + 0.12 * len(data)))
+fig, ax = plotting.new_figure("one", 1.0 + 0.13 * len(data))
 multiverse.summary_plot(data, ax, alpha=alpha)
-fig.tight_layout(rect=(0, 0.02, 1, 1))
-plotting.label_synthetic(fig, study.info.synthetic)
+plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "multiverse_choices",
            caption=f"Per analysis choice: share of its specifications with the sign of the primary estimate "
                    f"(open) and with p < {alpha:g} (filled). {synthetic}data. "

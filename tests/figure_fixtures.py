@@ -13,6 +13,16 @@ from integrating import conceptual_model, contract, plotting
 MECH = list(contract.MECHANISMS)
 STAKE = ["physicians", "nurses", "medical_assistants", "front_desk"]
 WIDTHS = {"85mm": plotting.ONE_COLUMN, "175mm": plotting.TWO_COLUMNS}
+MM_PER_POINT = 25.4 / 72
+
+
+def pdf_width_mm(path) -> float:
+    """Page width of a PDF from its MediaBox (points to millimetres)."""
+    import re
+
+    box = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", path.read_bytes())
+    assert box, f"{path}: no MediaBox"
+    return (float(box.group(3)) - float(box.group(1))) * MM_PER_POINT
 
 
 def clinic_tables(n=8):

@@ -63,6 +63,25 @@ def test_run_leaves_tables_figures_notebooks_and_provenance(first_run):
     assert (workdir / "reports/notebooks/01_data_inventory.ipynb").exists()
 
 
+def test_every_pdf_is_one_or_two_columns_wide_and_no_figure_has_a_layout_problem(first_run, small_raw):
+    from figure_fixtures import pdf_width_mm
+
+    workdir, _ = first_run
+    pdfs = sorted((workdir / "figures").glob("*.pdf"))
+    assert len(pdfs) >= 15
+    widths = {p.name: round(pdf_width_mm(p), 2) for p in pdfs}
+    assert all(abs(w - 85) <= 0.3 or abs(w - 175) <= 0.3 for w in widths.values()), widths
+    for nb in sorted((workdir / "reports/notebooks").glob("*.ipynb")):
+        assert "LayoutWarning" not in nb.read_text(encoding="utf-8"), nb.name
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "figure_pack", "--cores", "2", "-s",
+                           str(paths.ROOT / "Snakefile"), "--directory", str(workdir), "--config", f"raw_dir={small_raw}"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    pack = workdir / "reports/figures_pack"
+    assert (pack / "Figure_1.pdf").read_bytes() == (workdir / "figures/implementation_trajectories.pdf").read_bytes()
+    assert "Figure 1. " in (pack / "captions.txt").read_text()
+
+
 def test_second_run_executes_nothing(first_run, small_raw):
     workdir, _ = first_run
     proc = snakemake(workdir, small_raw)

@@ -1,4 +1,5 @@
-"""The ``integrating`` command: validate, synth, run-notebook, teaching-packs and the QDA import/export."""
+"""The ``integrating`` command: validate, synth, run-notebook, build-site, figure-pack, teaching-packs and the
+QDA import/export."""
 
 from __future__ import annotations
 
@@ -101,6 +102,16 @@ def _teaching_packs(args) -> int:
     return 0
 
 
+def _figure_pack(args) -> int:
+    from . import config, figures
+
+    fmt = args.format or config.load(args.config)["figure_pack_format"]
+    written = figures.write_pack(args.figures_dir, args.out, fmt)
+    n = sum(1 for p in written if p.name.startswith("Figure_"))
+    print(f"figure pack: {n} figures ({fmt}) and {written[-1].name} in {args.out}")
+    return 0
+
+
 def _json_object(text: str) -> str:
     """An argument that must be a JSON object (kept as text)."""
     import json
@@ -162,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw-dir", type=Path, default=None, help="data for the packs [the bundled data/raw]")
     p.add_argument("--student-only", action="store_true", help="write only the student pack (no execution)")
     p.set_defaults(func=_teaching_packs)
+
+    p = sub.add_parser("figure-pack", help="copy the paper's figures, numbered, with a captions file (make figures)")
+    p.add_argument("--figures-dir", type=Path, default=Path("figures"), help="figures of a run [figures]")
+    p.add_argument("--out", type=Path, default=Path("reports/figures_pack"), help="pack folder [reports/figures_pack]")
+    p.add_argument("--format", choices=["svg", "pdf", "png", "tiff", "eps"], default=None,
+                   help="file format [figure_pack_format of the config]")
+    p.add_argument("--config", type=Path, default=None, help="config file [config.yaml]")
+    p.set_defaults(func=_figure_pack)
 
     from .qda import cli as qda_cli
 

@@ -53,3 +53,8 @@ class SynthError(IntegratingError):
 
 class TeachingError(IntegratingError):
     """A teaching answer or pack request that cannot be used as given (the message says what is expected)."""
+
+
+class LayoutWarning(IntegratingError, UserWarning):
+    """A drawn figure has a text, legend or stamp on another text or on the data (a warning, not an error:
+    the figure is still written; see integrating.plotting.finish)."""

@@ -15,8 +15,6 @@ from typing import Iterator
 
 #: Significant digits kept for floats in derived tables: stable across platforms, far beyond the data's precision.
 FLOAT_FORMAT = "%.10g"
-FIGURE_FORMATS = ("svg", "pdf", "png")
-PNG_DPI = 300
 
 
 @contextmanager
@@ -61,28 +59,50 @@ def write_table(df, path, *, sort_by=None) -> Path:
     return Path(path)
 
 
-def save_figure(fig, stem, *, formats=FIGURE_FORMATS, caption: str | None = None) -> list[Path]:
-    """Save ``fig`` as ``stem.svg``, ``stem.pdf`` and ``stem.png`` (300 dpi) without timestamps.
+def save_figure(fig, stem, *, formats=None, dpi: int | None = None, caption: str | None = None) -> list[Path]:
+    """Save ``fig`` as ``stem.<format>`` for each format, at the figure's own size, without timestamps.
 
-    SVG ids are fixed by ``svg.hashsalt`` (set in :mod:`integrating.plotting`), PDF and SVG carry no
-    creation date, and PNG no software tag, so two runs give identical bytes. A caption, when given,
-    is written to ``stem.txt``.
+    Formats and raster resolution default to the configured ones (:data:`integrating.plotting.SETTINGS`:
+    SVG, PDF and PNG at 600 dpi unless configured otherwise; TIFF is LZW-compressed, EPS is
+    Encapsulated PostScript). The page is never cropped to the drawn content (no tight bounding box),
+    so a figure made at 85 or 175 mm is that wide in every file; a figure laid out by constrained
+    layout is laid out once and frozen first (:func:`integrating.plotting.freeze_layout`).
+    SVG ids are fixed by ``svg.hashsalt``, PDF, SVG and EPS carry no creation date and PNG no software
+    tag, so two runs give identical bytes. A caption, when given, is written to ``stem.txt``.
     """
+    import re
+    import warnings
+    from io import BytesIO
+
+    from . import plotting
+
+    settings = plotting.SETTINGS
+    formats = settings.all_formats() if formats is None else tuple(formats)
+    dpi = settings.dpi if dpi is None else dpi
+    unknown = [f for f in formats if f not in plotting.FORMATS]
+    if unknown:
+        raise ValueError(f"figure format(s) {unknown}: expected some of {', '.join(plotting.FORMATS)}")
+    plotting.freeze_layout(fig)
     stem = Path(stem)
     written = []
-    metadata = {
-        "svg": {"Date": None, "Creator": None},
-        "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
-        "png": {"Software": None},
+    options = {
+        "svg": {"metadata": {"Date": None, "Creator": None}},
+        "pdf": {"metadata": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None}},
+        "png": {"metadata": {"Software": None}},
+        "tiff": {"pil_kwargs": {"compression": "tiff_lzw"}},
+        "eps": {},
     }
-    # The tight bounding box is computed once, not once per format (each costs a full draw).
-    import matplotlib.pyplot as plt
-
-    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
     for fmt in formats:
         target = stem.with_suffix(f".{fmt}")
         with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=PNG_DPI, metadata=metadata.get(fmt), bbox_inches=bbox)
+            if fmt == "eps":
+                buffer = BytesIO()
+                with warnings.catch_warnings():  # PostScript has no transparency: drawn opaque, as documented
+                    warnings.filterwarnings("ignore", message="The PostScript backend does not support transparency")
+                    fig.savefig(buffer, format="eps", dpi=dpi)
+                tmp.write_bytes(re.sub(rb"%%CreationDate: [^\n]*\n", b"", buffer.getvalue(), count=1))
+            else:
+                fig.savefig(tmp, format=fmt, dpi=dpi, **options[fmt])
         written.append(target)
     if caption is not None:
         written.append(write_text(stem.with_suffix(".txt"), caption.strip() + "\n"))

@@ -215,8 +215,10 @@ def compare_groups(
 
 
 def comparison_plot(comparison: pd.DataFrame, ax, *, title: str | None = None) -> None:
-    """Dot plot: per code, the group means (more, less) joined by a line; verdict, Holm-adjusted p and
-    g on the right."""
+    """Dot plot: per code, the group means (more, less) joined by a line; the verdict, Holm-adjusted p and Hedges g
+    to the right of the axes; the legend above (one column wide at 85 mm)."""
+    import textwrap
+
     from . import plotting
 
     y = np.arange(len(comparison))
@@ -226,14 +228,16 @@ def comparison_plot(comparison: pd.DataFrame, ax, *, title: str | None = None) -
         ax.scatter(comparison[f"mean_{group}"], y, color=plotting.GROUP_COLORS[group], s=22, zorder=2,
                    label=f"{plotting.GROUP_LABELS[group]} (n={n})")
     for yi, (verdict, p, g) in enumerate(zip(comparison["verdict"], comparison["p_holm"], comparison["effect_size"])):
-        p_text = "Holm p < 0.001" if p < 0.001 else f"Holm p = {p:.3f}"
-        ax.text(1.02, yi, f"{verdict}\n{p_text}, g = {g:.2f}", transform=ax.get_yaxis_transform(), va="center",
-                ha="left", fontsize=6)
-    ax.set_yticks(y, comparison["label"])
-    ax.invert_yaxis()
+        p_text = "Holm " + plotting.fmt_p(p) if np.isfinite(p) else "p n/a"
+        g_text = f"g = {plotting.fmt_number(g, 2)}" if np.isfinite(g) else "g n/a"
+        ax.text(1.03, yi, f"{str(verdict).split()[0]}\n{p_text}\n{g_text}", transform=ax.get_yaxis_transform(),
+                va="center", ha="left", fontsize=plotting.MIN_FONT_SIZE, linespacing=1.1)
+    ax.set_yticks(y, [textwrap.fill(str(lab), 16, break_long_words=False) for lab in comparison["label"]])
+    ax.set_ylim(max(len(comparison), 1) - 0.5, -0.5)
     ax.set_xlim(left=0)
-    ax.set_xlabel("Group mean: documents with the code per 10 documents")
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
+    ax.set_xlabel("Documents with the code per 10\ndocuments (group mean)")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=1, frameon=False, borderaxespad=0.2,
+              handletextpad=0.2)
     if title:
         ax.set_title(title)
 
@@ -263,7 +267,8 @@ def heatmap_data(table: pd.DataFrame, codes: Sequence[str], labels: dict | None 
 
 
 def heatmap_plot(data: pd.DataFrame, ax, *, value_label: str, fmt: str = "{:.1f}", cmap: str = "Blues") -> None:
-    """Clinic x code heatmap with the group boundary drawn and each clinic's group as its label colour."""
+    """Clinic x code heatmap (seaborn) with each cell's value, the group boundary drawn and each clinic's
+    group as its label colour."""
     from . import plotting
 
     if data.empty:
@@ -274,25 +279,28 @@ def heatmap_plot(data: pd.DataFrame, ax, *, value_label: str, fmt: str = "{:.1f}
     labels = list(dict.fromkeys(data["label"]))
     rows = data.drop_duplicates("row").sort_values("row")
     grid = data.pivot(index="row", columns="code", values="value").reindex(columns=codes).to_numpy()
+    import textwrap
+
+    import seaborn as sns
+
     vmax = np.nanmax(grid) if grid.size and np.nanmax(grid) > 0 else 1.0
-    image = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest")
-    if grid.size <= 400:
-        for (r, c), v in np.ndenumerate(grid):
-            ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=5.5,
-                    color="white" if v > 0.6 * vmax else "black")
-    ax.set_xticks(np.arange(len(codes)), [lab.replace(" ", "\n", 1) for lab in labels])
     row_labels = [f"{c} ({s:.2f})" for c, s in zip(rows["clinic_id"], rows["implementation_share"])]
-    ax.set_yticks(np.arange(len(rows)), row_labels)
+    values = pd.DataFrame(grid, index=row_labels, columns=[textwrap.fill(lab, 12, break_long_words=False) for lab in labels])
+    annot = grid.size <= 400
+    sns.heatmap(values, ax=ax, cmap=cmap, vmin=0, vmax=vmax, linewidths=0.4, linecolor="white",
+                cbar_kws={"label": textwrap.fill(value_label, 18, break_long_words=False), "fraction": 0.06, "pad": 0.03},
+                annot=np.vectorize(fmt.format)(grid) if annot else False, fmt="",
+                annot_kws={"fontsize": plotting.MIN_FONT_SIZE, "gid": plotting.ON_DATA})
+    ax.set_xticks(np.arange(len(codes)) + 0.5, values.columns, rotation=90)
+    ax.set_yticks(np.arange(len(rows)) + 0.5, row_labels, rotation=0)
     for tick, group in zip(ax.get_yticklabels(), rows["group"]):
         tick.set_color(plotting.GROUP_COLORS.get(group, "black"))
     n_more = int(rows["group"].eq("more").sum())
     if 0 < n_more < len(rows):
-        ax.axhline(n_more - 0.5, color="black", linewidth=1.5)
-    ax.set_ylabel("Clinic (implementation share)")
+        ax.axhline(n_more, color="black", linewidth=1.5)
+    ax.set_ylabel("Clinic (implementation share)" if len(rows) > 10 else "Clinic\n(implementation share)")
     ax.tick_params(axis="x", length=0)
     ax.spines[:].set_visible(False)
-    colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
-    colorbar.set_label(value_label)
 
 
 # --- stakeholder groups --------------------------------------------------------------------------
@@ -398,7 +406,8 @@ def network_plot(data: pd.DataFrame, axes, *, labels: dict | None = None) -> Non
             (x0, y0), (x1, y1) = pos[s], pos[t]
             ax.plot([x0, x1], [y0, y1], color=plotting.GROUP_COLORS[group], alpha=0.6,
                     linewidth=0.5 + 4.0 * w / scale, solid_capstyle="round", zorder=1)
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2, str(w), fontsize=5.5, ha="center", va="center", zorder=3,
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2, str(w), fontsize=plotting.MIN_FONT_SIZE, ha="center", va="center",
+                    zorder=3, gid=plotting.ON_DATA,
                     bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.8))
         for code, w in zip(nodes["source"], nodes["n_clinics"]):
             x, y = pos[code]
@@ -484,7 +493,8 @@ def sensitivity_plot(data: pd.DataFrame, axes, *, codes: Sequence[str], labels: 
     bottom.imshow(grid, aspect="auto", cmap=ListedColormap(colors), vmin=-0.5, vmax=3.5, interpolation="nearest")
     for (r, c), v in np.ndenumerate(grid):
         if categories[int(v)] == NOT_COMPUTABLE:
-            bottom.text(c, r, "n/a", ha="center", va="center", fontsize=5.5, color="#666666")
+            bottom.text(c, r, "n/a", ha="center", va="center", fontsize=plotting.MIN_FONT_SIZE, color="#666666",
+                        gid=plotting.ON_DATA)
     bottom.set_yticks(np.arange(len(codes)), [labels.get(c, c) for c in codes])
     bottom.set_xticks(x, [f"{v:g}" for v in t])
     bottom.set_xlabel("Implementation-share cut-off")

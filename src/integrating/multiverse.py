@@ -639,7 +639,8 @@ def spec_curve_plot(data: pd.DataFrame, fig, *, alpha: float = 0.05, ci_label: s
                Line2D([], [], color="#999999", marker="o", ms=3, lw=0.8, label=f"p >= {alpha:g}")]
     if prim.any():
         handles.append(Line2D([], [], color="#000000", marker="D", ms=4, lw=0, label="primary specification"))
-    ax.legend(handles=handles, loc="upper left", frameon=False)
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(handles), frameon=False,
+              borderaxespad=0.2)
 
     # Choice panel: one image row per choice, dark where the specification uses it.
     image = np.ones((len(rows), len(data), 3))
@@ -648,14 +649,14 @@ def spec_curve_plot(data: pd.DataFrame, fig, *, alpha: float = 0.05, ci_label: s
         color = heading_colors.get(heading, (0.15, 0.15, 0.15))
         image[i, mask] = color
     bx.imshow(image, aspect="auto", interpolation="nearest", extent=(0.5, len(data) + 0.5, len(rows) - 0.5, -0.5))
-    bx.set_yticks(range(len(rows)), [f"{label}" for _h, label, _m in rows], fontsize=5)
+    bx.set_yticks(range(len(rows)), [f"{label}" for _h, label, _m in rows], fontsize=plotting.MIN_FONT_SIZE)
     last = None
     for i, (heading, _label, _m) in enumerate(rows):
         if heading != last:
             if i:
                 bx.axhline(i - 0.5, color="#666666", lw=0.5)
             bx.annotate(heading.replace("alpha", f"{alpha:g}"), (1.01, i - 0.5), xycoords=("axes fraction", "data"),
-                        fontsize=5.5, va="top", ha="left", fontweight="bold")
+                        fontsize=plotting.MIN_FONT_SIZE, va="top", ha="left", fontweight="bold")
             last = heading
     bx.set_xlabel("Analysis path (sorted by estimate)")
     bx.set_xlim(0.5, len(data) + 0.5)
@@ -687,8 +688,8 @@ def summary_plot(data: pd.DataFrame, ax, *, alpha: float = 0.05) -> None:
                label=f"p < {alpha:g}", zorder=3)
     for y in data["y"]:
         ax.axhline(y, color="#EEEEEE", lw=0.5, zorder=0)
-    ax.set_yticks(data["y"], data["label"], fontsize=5.5)
+    ax.set_yticks(data["y"], data["label"], fontsize=plotting.MIN_FONT_SIZE)
     ax.set_ylim(data["y"].max() + 0.8, -0.8)
     ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel("Share of the specifications using the choice")
-    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2)
+    ax.set_xlabel("Share of the specifications\nusing the choice")
+    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=1, borderaxespad=0.2)

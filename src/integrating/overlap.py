@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from matplotlib.path import Path as MplPath
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, BboxBase
 
 from .errors import AnalysisError
 
-TEXT_ROLES = ("text", "note", "title", "elabel")
+TEXT_ROLES = ("text", "note", "title", "elabel", "stamp")
 SHAPE_ROLES = ("box", "frame")
 
 
@@ -103,3 +103,189 @@ def check_layout(fig) -> None:
     if problems:
         raise AnalysisError("the drawn figure has overlaps: " + "; ".join(problems)
                             + " (change the model file's labels or layers, or draw wider)")
+
+
+# --- any matplotlib figure -----------------------------------------------------------------------
+
+from .plotting import ON_DATA  # noqa: E402  (a text on the data on purpose)
+
+
+def _drawn_ticklabels(axis) -> list:
+    try:
+        ticks = axis._update_ticks()  # the ticks drawn (inside the view limits)
+    except AttributeError:  # pragma: no cover - older or newer matplotlib
+        ticks = axis.get_major_ticks() + axis.get_minor_ticks()
+    return [lab for t in ticks for lab in (t.label1, t.label2) if lab.get_visible() and t.get_visible()]
+
+
+def _texts(fig) -> list[dict]:
+    """Every visible, non-empty text of the figure with its role: figure, title, label, tick, offset,
+    annotation (inside an axes) or legend (a legend as a whole)."""
+    items = []
+
+    def add(artist, role, ax=None):
+        if artist is not None and artist.get_visible() and artist.get_text().strip():
+            items.append({"artist": artist, "role": role, "ax": ax})
+
+    for t in fig.texts:
+        add(t, "figure")
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for title in (ax.title, ax._left_title, ax._right_title):
+            add(title, "title", ax)
+        for t in ax.texts:
+            add(t, "annotation", ax)
+        if ax.axison:
+            for axis in (ax.xaxis, ax.yaxis):
+                if not axis.get_visible():
+                    continue
+                add(axis.label, "label", ax)
+                add(axis.offsetText, "offset", ax)
+                for t in _drawn_ticklabels(axis):
+                    add(t, "tick", ax)
+    return items
+
+
+def _legends(fig) -> list:
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_visible() and ax.get_legend() is not None]
+    return [lg for lg in legends + list(fig.legends) if lg.get_visible()]
+
+
+def _name(item) -> str:
+    artist = item["artist"]
+    return f"{item['role']} {artist.get_text()!r}" if hasattr(artist, "get_text") else item["role"]
+
+
+def _data_shapes(ax, renderer) -> list[tuple[str, object]]:
+    """The data drawn in an axes, as (description, points or Bbox) in display units."""
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.image import AxesImage
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    import numpy as np
+
+    shapes = []
+    for artist in ax.get_children():
+        if not artist.get_visible() or artist is ax.patch or artist in ax.spines.values():
+            continue
+        if isinstance(artist, Line2D):
+            path = artist.get_transform().transform_path(artist.get_path())
+            points = np.vstack([_dense(np.asarray(p)) for p in path.to_polygons(closed_only=False) if len(p)]) \
+                if len(path.vertices) else np.empty((0, 2))
+            shapes.append((f"line {artist.get_label()!r}", points))
+        elif isinstance(artist, PathCollection):
+            offsets = artist.get_offset_transform().transform(artist.get_offsets())
+            shapes.append(("points", np.asarray(offsets)))
+        elif isinstance(artist, LineCollection):
+            segs = [artist.get_transform().transform(np.asarray(s)) for s in artist.get_segments() if len(s)]
+            shapes.append(("lines", np.vstack([_dense(s) for s in segs]) if segs else np.empty((0, 2))))
+        elif isinstance(artist, (Patch, AxesImage)):
+            box = artist.get_window_extent(renderer)
+            if box.width > 0 and box.height > 0:
+                shapes.append(("bar" if isinstance(artist, Patch) else "image", box))
+    return shapes
+
+
+def _dense(points, step: float = 1.0):
+    import numpy as np
+
+    points = np.asarray(points, dtype=float)
+    points = points[np.isfinite(points).all(axis=1)]
+    if len(points) < 2:
+        return points.reshape(-1, 2)
+    out = [points[:1]]
+    for p, q in zip(points[:-1], points[1:]):
+        n = min(max(int(np.hypot(*(q - p)) / step), 1), 10_000)
+        out.append(p + (q - p) * np.linspace(0, 1, n + 1)[1:, None])
+    return np.vstack(out)
+
+
+def _hits(shape, box: Bbox, tol: float) -> bool:
+    if isinstance(shape, BboxBase):
+        return _overlap(shape, box, tol)
+    pts = shape
+    return bool(len(pts) and ((pts[:, 0] > box.x0 + tol) & (pts[:, 0] < box.x1 - tol)
+                              & (pts[:, 1] > box.y0 + tol) & (pts[:, 1] < box.y1 - tol)).any())
+
+
+def figure_problems(fig, *, min_size: float | None = None, tol: float = 0.5) -> list[str]:
+    """Layout problems of any drawn matplotlib figure (empty list: none), measured by the renderer:
+
+    * a text smaller than ``min_size`` points (default :data:`integrating.plotting.MIN_FONT_SIZE`);
+    * a text or legend outside the figure;
+    * two texts overlapping, or a text overlapping a legend it is not part of;
+    * a figure text (the synthetic-data stamp), title, axis label or tick label on the data area of
+      an axes (the frame of an axes with its axis drawn, the drawn data of one without);
+    * a legend on the data (lines, points, bars, images) of any axes;
+    * a text inside an axes (annotation) on that axes' data, unless it has a gid: :data:`ON_DATA` (a
+      value written on its cell or edge on purpose), or a model figure's ``<role>-<owner>`` (its place
+      in its box is checked by :func:`layout_problems`).
+    """
+    from . import plotting
+
+    min_size = plotting.MIN_FONT_SIZE if min_size is None else min_size
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = _texts(fig)
+    for t in texts:
+        t["bbox"] = t["artist"].get_window_extent(renderer)
+    legends = _legends(fig)
+    legend_texts = [lt for lg in legends for lt in [*lg.get_texts(), lg.get_title()]
+                    if lt.get_visible() and lt.get_text().strip()]
+    problems = []
+    for t in texts + [{"artist": lt, "role": "legend text"} for lt in legend_texts]:
+        size = t["artist"].get_fontsize()
+        if size < min_size - 1e-9:
+            problems.append(f"{_name(t)} is {size:g} pt; expected at least {min_size:g} pt")
+    for t in texts:
+        if not _inside(t["bbox"], fig.bbox, tol):
+            problems.append(f"{_name(t)} extends outside the figure")
+    legend_boxes = [(lg, lg.get_window_extent(renderer)) for lg in legends]
+    for lg, box in legend_boxes:
+        if not _inside(box, fig.bbox, tol):
+            problems.append(f"legend {_legend_name(lg)} extends outside the figure")
+    for k, a in enumerate(texts):
+        for b in texts[k + 1:]:
+            if _overlap(a["bbox"], b["bbox"], tol):
+                problems.append(f"{_name(a)} overlaps {_name(b)}")
+        for lg, box in legend_boxes:
+            if _overlap(a["bbox"], box, tol):
+                problems.append(f"{_name(a)} overlaps legend {_legend_name(lg)}")
+    for k, (lg, box) in enumerate(legend_boxes):
+        for lg2, box2 in legend_boxes[k + 1:]:
+            if _overlap(box, box2, tol):
+                problems.append(f"legend {_legend_name(lg)} overlaps legend {_legend_name(lg2)}")
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        shapes = _data_shapes(ax, renderer)
+        area = [("axes area", ax.bbox)] if ax.axison else shapes
+        for t in texts:
+            if t["role"] == "annotation":
+                if t["ax"] is ax and not t["artist"].get_gid():
+                    problems += [f"{_name(t)} lies on the {what}" for what, s in shapes
+                                 if _hits(s, t["bbox"], tol)][:1]
+            elif not (t["role"] in ("tick", "offset") and t["ax"] is ax):
+                problems += [f"{_name(t)} lies on the {what} of axes {_axes_name(ax)}" for what, s in area
+                             if _hits(s, t["bbox"], tol)][:1]
+        for lg, box in legend_boxes:
+            problems += [f"legend {_legend_name(lg)} lies on the {what} of axes {_axes_name(ax)}"
+                         for what, s in shapes if _hits(s, box, tol)][:1]
+    return problems
+
+
+def _legend_name(legend) -> str:
+    return repr([t.get_text() for t in legend.get_texts()][:3])
+
+
+def _axes_name(ax) -> str:
+    title = ax.get_title() or ax.get_title(loc="left") or ax.get_ylabel() or ax.get_xlabel()
+    return repr(title.replace("\n", " ")) if title else f"#{ax.figure.axes.index(ax)}"
+
+
+def check_figure(fig) -> None:
+    """Raise :class:`AnalysisError` listing every problem found by :func:`figure_problems`."""
+    problems = figure_problems(fig)
+    if problems:
+        raise AnalysisError("the drawn figure has layout problems: " + "; ".join(problems))

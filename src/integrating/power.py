@@ -607,7 +607,8 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8, differences=No
     handles, _ = ax.get_legend_handles_labels()
     handles += [Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="simulated, Student t"),
                 Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="simulated, mixed model (intercept only)")]
-    ax.legend(handles=handles, frameon=False, fontsize=5.5, loc="lower right")
+    # one legend for panels a and c, above the panels (clear of the curves whatever the grid)
+    fig.legend(handles=handles, frameon=False, loc="outside upper center", ncols=min(len(handles), 4))
 
     bx = axes[1]
     for icc, rows in needed.groupby("icc", sort=True):
@@ -635,7 +636,7 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8, differences=No
         cx.set_ylabel("Rejection rate")
         cx.legend(handles=[Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="Student t (clinic change)"),
                            Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="mixed model, intercept only")],
-                  frameon=False, fontsize=5.5, loc="upper right")
+                  frameon=False, fontsize=plotting.MIN_FONT_SIZE, loc="upper right")
     else:
         cx.text(0.5, 0.5, "no zero difference in the grid", ha="center", va="center", transform=cx.transAxes)
         cx.set_axis_off()
@@ -666,12 +667,12 @@ def report(cfg: dict, shard_dir, derived_dir, figures_dir, provenance_dir) -> "p
     run.input(*[Path(shard_dir) / f"{s.name}.csv" for s in grid])
     table = merge(cfg, read_shards(cfg, shard_dir))
     run.table(table, Path(derived_dir) / "power.csv")
-    plotting.use_style()
-    fig = plt.figure(figsize=(plotting.TWO_COLUMNS, 2.6))
+    plotting.use_style(**plotting.config_settings(cfg))
+    fig, _ = plotting.new_figure("two", 2.6, nrows=0)
     curve, needed = curve_data(table), needed_data(table, target=target)
     by_difference = difference_curve_data(table)
     power_plot(curve, needed, table, fig, target=target, differences=by_difference)
-    fig.tight_layout()
+    plotting.finish(fig, False)
     diff = target_difference(table)
     grid_needed = needed_data(table, target=target, respondents=sorted(int(m) for m in table["respondents"].unique()))
     said = "; ".join(f"ICC {icc:g}, {m} respondents per clinic and wave: {n} clinics"

@@ -39,7 +39,7 @@ def inventory_plot(data: pd.DataFrame, ax) -> None:
     ax.set_xlabel("Clinic")
     ax.set_ylabel("Documents")
     ax.tick_params(axis="x", rotation=90)
-    ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, 1.15))
+    ax.legend(frameon=False, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2)
 
 
 def double_coded_documents(documents: pd.DataFrame, coded_segments: pd.DataFrame, coders: tuple[str, str]) -> np.ndarray:
@@ -198,18 +198,30 @@ def reliability_table(coded_segments: pd.DataFrame, codebook: pd.DataFrame, code
     return out
 
 
-def reliability_plot(data: pd.DataFrame, ax) -> None:
-    per_code = data[data["code"] != "overall"].sort_values("cohen_kappa")
-    ax.barh(per_code["code"], per_code["cohen_kappa"], color="#0072B2", label="Cohen's kappa")
+def reliability_plot(data: pd.DataFrame, ax, *, labels: dict | None = None) -> None:
+    """Per code: Cohen's kappa (bars) and Krippendorff's alpha (points), the codes named by ``labels``
+    (the codebook's labels; the id when a code has none); the overall kappa as a dashed line. The
+    legend sits above the axes, clear of the bars and the line."""
+    labels = labels or {}
+    per_code = data[data["code"] != "overall"].sort_values(["cohen_kappa", "code"], kind="mergesort")
+    names = [labels.get(c, c) for c in per_code["code"]]
+    y = np.arange(len(per_code))
+    ax.barh(y, per_code["cohen_kappa"].fillna(0), color="#0072B2", height=0.7, label="Cohen's kappa")
     if {"kappa_ci_low", "kappa_ci_high"} <= set(per_code.columns):
         k = per_code["cohen_kappa"].to_numpy(dtype="float64")
-        ax.errorbar(k, per_code["code"], xerr=[k - per_code["kappa_ci_low"].to_numpy(dtype="float64"),
-                                                per_code["kappa_ci_high"].to_numpy(dtype="float64") - k],
+        ax.errorbar(k, y, xerr=[k - per_code["kappa_ci_low"].to_numpy(dtype="float64"),
+                                per_code["kappa_ci_high"].to_numpy(dtype="float64") - k],
                     fmt="none", ecolor="#000000", elinewidth=0.6, capsize=1.5, label="kappa bootstrap CI")
-    ax.scatter(per_code["krippendorff_alpha"], per_code["code"], color="#E69F00", zorder=3, s=12,
-               label="Krippendorff's alpha")
+    ax.scatter(per_code["krippendorff_alpha"], y, color="#E69F00", edgecolor="white", linewidth=0.4, zorder=3,
+               s=14, label="Krippendorff's alpha")
     overall = data.loc[data["code"] == "overall", "cohen_kappa"].iloc[0]
     ax.axvline(overall, color="#000000", lw=0.8, ls="--", label=f"overall kappa {overall:.2f}")
-    ax.set_xlim(min(0, float(np.nanmin(per_code["cohen_kappa"]))), 1)
-    ax.set_xlabel("Agreement (document-level code presence)")
-    ax.legend(frameon=False, loc="lower right")
+    ax.set_yticks(y, names)
+    ax.set_ylim(-0.6, len(per_code) - 0.4)
+    ax.set_xlim(min(0, float(np.nanmin(per_code["cohen_kappa"]))) if per_code["cohen_kappa"].notna().any() else 0, 1)
+    ax.set_xlabel("Agreement\n(document-level code presence)")
+    handles, names = ax.get_legend_handles_labels()
+    order = sorted(range(len(names)), key=lambda i: ["Cohen's kappa", "Krippendorff's alpha"].index(names[i])
+                   if names[i] in ("Cohen's kappa", "Krippendorff's alpha") else 2)
+    ax.legend([handles[i] for i in order], [names[i] for i in order], frameon=False, loc="lower left",
+              bbox_to_anchor=(0, 1.0), ncols=1, borderaxespad=0.2, handlelength=1.4)

@@ -170,7 +170,8 @@ def trajectories_data(
 
 
 def trajectories_plot(data: pd.DataFrame, ax, *, threshold: float | None = None) -> None:
-    """One step line per clinic, coloured by group; the share cut-off as a dashed line."""
+    """One step line per clinic, coloured by group; the share cut-off as a dashed line. The legend goes
+    above the figure's axes (a figure legend: the group colours hold for every panel), clear of the lines."""
     from . import plotting
 
     for group in GROUPS:
@@ -189,7 +190,7 @@ def trajectories_plot(data: pd.DataFrame, ax, *, threshold: float | None = None)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("Study month")
     ax.set_ylabel("Share of changes implemented")
-    ax.legend(loc="upper left", frameon=False)
+    ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=3, frameon=False)
 
 
 def case_order_data(segments: pd.DataFrame) -> pd.DataFrame:

@@ -562,14 +562,15 @@ def _group_order(labels) -> list[str]:
 def interaction_plot(data: pd.DataFrame, ax, *, ylabel: str = "Mean composite score") -> None:
     from . import plotting
 
+    import seaborn as sns
+
     xpos = {w: i for i, w in enumerate(WAVES)}
     order = _group_order(data["group"])
     shift = {g: (i - (len(order) - 1) / 2) * 0.06 for i, g in enumerate(order)}
-    clinics = data.loc[data["kind"].eq("clinic")]
-    for (g, _cid), rows in clinics.groupby(["group", "clinic_id"], sort=True):
-        rows = rows.set_index("wave").reindex(list(WAVES))
-        ax.plot([xpos[w] + shift[g] for w in WAVES], rows["mean"], color=plotting.GROUP_COLORS[g],
-                alpha=0.25, lw=0.7, zorder=1)
+    clinics = data.loc[data["kind"].eq("clinic")].sort_values(["group", "clinic_id", "wave"], kind="mergesort")
+    clinics = clinics.assign(x=[xpos[w] + shift[g] for w, g in zip(clinics["wave"], clinics["group"])])
+    sns.lineplot(data=clinics, x="x", y="mean", hue="group", units="clinic_id", estimator=None, sort=False,
+                 palette=plotting.GROUP_COLORS, alpha=0.25, lw=0.7, legend=False, zorder=1, ax=ax)
     for g in order:
         rows = data.loc[data["kind"].eq("group") & data["group"].eq(g)].set_index("wave").reindex(list(WAVES))
         xs = [xpos[w] + shift[g] for w in WAVES]
@@ -578,8 +579,9 @@ def interaction_plot(data: pd.DataFrame, ax, *, ylabel: str = "Mean composite sc
                     label=plotting.GROUP_LABELS[g])
     ax.set_xticks(range(len(WAVES)), ["Before (pre)", "After (post)"])
     ax.set_xlim(-0.4, len(WAVES) - 0.6)
+    ax.set_xlabel("")
     ax.set_ylabel(ylabel)
-    ax.legend(frameon=False, loc="best")
+    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, borderaxespad=0.2)
 
 
 def change_by_group_data(table: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -603,12 +605,17 @@ def change_by_group_data(table: pd.DataFrame, *, confidence: float = 0.95) -> pd
 
 
 def change_by_group_plot(data: pd.DataFrame, ax, *, ylabel: str = "Change in mean composite (post - pre)") -> None:
+    """Each clinic's change (a seaborn swarm per group) and the group mean with its t-based CI (from the
+    table, not re-estimated), the mean written beside it."""
+    import seaborn as sns
+
     from . import plotting
 
     order = _group_order(data["group"])
+    clinics = data.loc[data["kind"].eq("clinic")]
+    sns.swarmplot(data=clinics, x="group", y="change", hue="group", order=order, palette=plotting.GROUP_COLORS,
+                  size=3.5, alpha=0.8, legend=False, zorder=2, ax=ax)
     for i, g in enumerate(order):
-        pts = data.loc[data["kind"].eq("clinic") & data["group"].eq(g)]
-        ax.scatter(pts["x"], pts["change"], s=14, color=plotting.GROUP_COLORS[g], alpha=0.7, lw=0, zorder=2)
         m = data.loc[data["kind"].eq("mean") & data["group"].eq(g)].iloc[0]
         ax.errorbar([i + 0.3], [m["change"]], yerr=[[m["change"] - m["ci_low"]], [m["ci_high"] - m["change"]]],
                     color=plotting.GROUP_COLORS[g], marker="D", ms=5, capsize=3, lw=1.5, zorder=3)
@@ -617,6 +624,7 @@ def change_by_group_plot(data: pd.DataFrame, ax, *, ylabel: str = "Change in mea
     ax.axhline(0, color="#999999", lw=0.6, zorder=0)
     ax.set_xticks(range(len(order)), [plotting.GROUP_LABELS[g] for g in order])
     ax.set_xlim(-0.5, len(order) - 0.3)
+    ax.set_xlabel("")
     ax.set_ylabel(ylabel)
 
 
@@ -635,16 +643,29 @@ def permutation_data(change, groups, *, max_exact: int = 1_000_000, draws: int =
 
 
 def permutation_plot(data: pd.DataFrame, ax, *, xlabel: str = "Difference in mean change, more - less") -> None:
+    """The permutation distribution as a seaborn histogram of the table's bins (weights = shares of
+    relabelings), darker beyond the observed difference in absolute value; the observed difference and
+    its mirror image as lines."""
+    import seaborn as sns
+
     obs, p = float(data["observed"].iloc[0]), float(data["p_value"].iloc[0])
     extreme = (np.maximum(np.abs(data["bin_low"]), np.abs(data["bin_high"])) > abs(obs)).to_numpy()
-    widths = (data["bin_high"] - data["bin_low"]).to_numpy()
-    ax.bar(data["bin_low"], data["share"], width=widths, align="edge", color=np.where(extreme, "#999999", "#CCCCCC"),
-           edgecolor="white", lw=0.3)
+    # a list, not an array: seaborn 0.13 compares `bins` with "auto" when weights are given
+    edges = [*map(float, data["bin_low"]), float(data["bin_high"].iloc[-1])] if len(data) else [0.0, 1.0]
+    bins = pd.DataFrame({"x": (data["bin_low"] + data["bin_high"]).to_numpy(dtype=float) / 2,
+                         "share": data["share"].to_numpy(dtype=float),
+                         "beyond": np.where(extreme, "beyond observed", "within")})
+    sns.histplot(data=bins, x="x", weights="share", bins=edges, hue="beyond", hue_order=["within", "beyond observed"],
+                 palette={"within": "#CCCCCC", "beyond observed": "#999999"}, multiple="stack", edgecolor="white",
+                 linewidth=0.3, alpha=1, legend=False, ax=ax)
     for v in (obs, -obs):
         ax.axvline(v, color="#000000" if v == obs else "#666666", lw=1.2 if v == obs else 0.8,
                    ls="-" if v == obs else "--")
-    ax.annotate(f"observed {obs:+.3f}\np = {p:.3f}", (obs, ax.get_ylim()[1] * 0.95), ha="left" if obs >= 0 else "right",
-                va="top", fontsize=7, xytext=(3 if obs >= 0 else -3, 0), textcoords="offset points")
+    # headroom above the tallest bar for the observed value's label
+    top = float(data["share"].max()) * 1.5 if len(data) and data["share"].max() > 0 else 1.0
+    ax.set_ylim(0, top)
+    ax.annotate(f"observed {obs:+.3f}\np = {p:.3f}", (obs, top), ha="left" if obs >= 0 else "right",
+                va="top", fontsize=7, xytext=(3 if obs >= 0 else -3, -1), textcoords="offset points")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Share of relabelings")
 
@@ -679,8 +700,8 @@ def forest_plot(data: pd.DataFrame, fig) -> None:
     from matplotlib.lines import Line2D
 
     panels = [("difference", "Difference in mean change\n(more - less, scale points)"),
-              ("standardised", "Standardised difference\n(Hedges g)")]
-    axes = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 1.4]})
+              ("standardised", "Standardised\ndifference (Hedges g)")]
+    axes = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 1.8]})
     ypos = {a: i for i, a in enumerate(data["analysis"][::-1])}
     for ax, (panel, xlabel) in zip(axes, panels):
         sub = data.loc[data["panel"].eq(panel)]

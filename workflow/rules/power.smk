@@ -63,7 +63,9 @@ rule power_merge:
     output:
         "reports/provenance/power.json",
     params:
-        cfg=_power_json.dumps(POWER_CONFIG, sort_keys=True),
+        # the power keys and the figure keys (formats, resolution, font size, widths)
+        cfg=_power_json.dumps({**POWER_CONFIG, **{k: v for k, v in config.items() if k.startswith("figure_")}},
+                              sort_keys=True),
     shell:
         "{POWER_PYTHON} -m integrating.power merge {params.cfg:q} --shard-dir {POWER_SHARD_DIR}"
         " --derived data/derived --figures figures --provenance reports/provenance"
