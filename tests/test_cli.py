@@ -48,7 +48,7 @@ def test_every_exception_the_package_defines_is_a_domain_error():
     assert defined, "no exception classes found"
     strays = [f"{c.__module__}.{c.__name__}" for c in defined if not issubclass(c, IntegratingError)]
     assert not strays, f"not subclasses of IntegratingError: {strays}"
-    # Private classes (and the claims check's MissingInput) never leave their module.
+    # Private classes never leave their module.
     outside = [f"{c.__module__}.{c.__name__}" for c in defined
-               if c.__module__ != "integrating.errors" and not c.__name__.startswith("_") and c.__name__ != "MissingInput"]
+               if c.__module__ != "integrating.errors" and not c.__name__.startswith("_")]
     assert not outside, f"domain errors defined outside integrating.errors: {outside}"

@@ -62,7 +62,7 @@ def tables(study):
                                             rule="median", threshold=0.5, count_threshold=3)
     codes = study.mechanism_codes
     matrix, rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, codes)
-    compare = dict(labels=labels, p_strong=0.05, p_weak=0.1, min_effect=0.8, max_exact=100_000)
+    compare = dict(labels=labels, p_strong=0.05, p_weak=0.1, max_exact=100_000)
     stake = study.codes_of("stakeholder")
     barrier_codes = study.codes_of("barrier")
     _, barrier_rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, barrier_codes)

@@ -44,11 +44,11 @@ SIGNIFICANT_DIGITS = int(re.fullmatch(r"%\.(\d+)g", io.FLOAT_FORMAT).group(1))
 FLOAT_SLACK = 1e-12
 
 
-class MissingInput(IntegratingError):
+class _MissingInput(IntegratingError):
     """An input of one claim is absent or unusable; the claim fails with this reason (never leaves this module)."""
 
 
-class NotComputed(MissingInput):
+class _NotComputed(_MissingInput):
     """What a claim needs was not computed on these data (a table not written, a group too small): not checkable."""
 
 
@@ -147,26 +147,26 @@ def claims_table(claims: ClaimsFile) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------
-# Reading inputs (never raising out of a claim: MissingInput becomes a failing row)
+# Reading inputs (never raising out of a claim: _MissingInput becomes a failing row)
 
 
 def _read(derived_dir, table: str, *, as_text: bool = False) -> pd.DataFrame:
     path = Path(derived_dir) / table
     if not path.is_file():
-        raise NotComputed(f"{path} was not written (its analysis is not computable on these data; the "
+        raise _NotComputed(f"{path} was not written (its analysis is not computable on these data; the "
                           "notebook that writes it says why)")
     try:
         if as_text:
             return pd.read_csv(path, dtype=str, keep_default_na=False)
         return pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise MissingInput(f"{path} cannot be read as CSV: {exc}") from None
+        raise _MissingInput(f"{path} cannot be read as CSV: {exc}") from None
 
 
 def _need(df: pd.DataFrame, table: str, columns) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise MissingInput(f"{table} lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, df.columns))}")
+        raise _MissingInput(f"{table} lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, df.columns))}")
 
 
 def _select(df: pd.DataFrame, table: str, where: dict | None) -> pd.DataFrame:
@@ -213,14 +213,14 @@ def describe_origin(origin: dict) -> str:
 def _descriptor_value(raw_dir, key: str):
     path = Path(raw_dir) / "datapackage.json"
     if not path.is_file():
-        raise MissingInput(f"{path} not found")
+        raise _MissingInput(f"{path} not found")
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise MissingInput(f"{path} is not valid JSON: {exc}") from None
+        raise _MissingInput(f"{path} is not valid JSON: {exc}") from None
     for part in key.split("."):
         if not isinstance(value, dict) or part not in value:
-            raise MissingInput(f"{path} has no key {key}")
+            raise _MissingInput(f"{path} has no key {key}")
         value = value[part]
     return value
 
@@ -228,7 +228,7 @@ def _descriptor_value(raw_dir, key: str):
 def reproduce(claim: Claim, derived_dir, raw_dir):
     """The reproduced value of ``claim``, from its inputs only (the published value is not read).
 
-    Raises :class:`MissingInput` with the reason when an input is absent or does not allow the value.
+    Raises :class:`_MissingInput` with the reason when an input is absent or does not allow the value.
     """
     origin = claim.origin
     if "descriptor" in origin:
@@ -250,14 +250,14 @@ def reproduce(claim: Claim, derived_dir, raw_dir):
         return sorted(rows[origin["column"]].dropna().astype(str).unique())
     # measure == "value": exactly one row
     if len(rows) != 1:
-        raise MissingInput(f"{len(rows)} rows of {table} match{_where_text(origin.get('where'))}; expected exactly 1")
+        raise _MissingInput(f"{len(rows)} rows of {table} match{_where_text(origin.get('where'))}; expected exactly 1")
     value = rows[origin["column"]].iloc[0]
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise MissingInput(f"{table}: {origin['column']} is {value!r}, not a number") from None
+        raise _MissingInput(f"{table}: {origin['column']} is {value!r}, not a number") from None
     if not math.isfinite(value):
-        raise MissingInput(f"{table}: {origin['column']} is missing (empty){_where_text(origin.get('where'))}")
+        raise _MissingInput(f"{table}: {origin['column']} is missing (empty){_where_text(origin.get('where'))}")
     return value
 
 
@@ -335,7 +335,7 @@ def check_claim(claim: Claim, derived_dir, raw_dir) -> dict:
            "kind": claim.kind, "rule": _rule(claim), "source": describe_origin(claim.origin)}
     try:
         value = reproduce(claim, derived_dir, raw_dir)
-    except MissingInput as exc:
+    except _MissingInput as exc:
         return {**row, "reproduced": "", "status": _status(exc), "reason": f"not computable: {exc}"}
     status, shown, reason = compare(claim, value)
     return {**row, "reproduced": shown, "status": status, "reason": reason}
@@ -359,7 +359,7 @@ def _row(check: Check, suffix: str, description: str, reported, recomputed, ok: 
 
 
 def _status(problem) -> str:
-    return NOT_CHECKABLE if isinstance(problem, NotComputed) else FAIL
+    return NOT_CHECKABLE if isinstance(problem, _NotComputed) else FAIL
 
 
 def _fail_row(check: Check, reason, suffix: str = "") -> dict:
@@ -373,7 +373,7 @@ def _fail_row(check: Check, reason, suffix: str = "") -> dict:
 def _effect_row(effects: pd.DataFrame, analysis: str) -> pd.Series:
     rows = effects.loc[effects["analysis"].astype(str).eq(analysis)]
     if len(rows) != 1:
-        raise MissingInput(f"{len(rows)} rows of survey_effects.csv have analysis = {analysis}; expected exactly 1")
+        raise _MissingInput(f"{len(rows)} rows of survey_effects.csv have analysis = {analysis}; expected exactly 1")
     return rows.iloc[0]
 
 
@@ -383,7 +383,7 @@ def _group_rows(groups: pd.DataFrame) -> dict[str, pd.Series]:
     for g in ("more", "less"):
         rows = groups.loc[groups["group"].astype(str).eq(g)]
         if len(rows) != 1:
-            raise MissingInput(f"{len(rows)} rows of survey_group_change.csv have group = {g}; expected exactly 1")
+            raise _MissingInput(f"{len(rows)} rows of survey_group_change.csv have group = {g}; expected exactly 1")
         out[g] = rows.iloc[0]
     return out
 
@@ -401,9 +401,9 @@ def p_from_t(check: Check, derived_dir, raw_dir) -> list[dict]:
             r = _effect_row(effects, analysis)
             t, df, p = float(r["statistic"]), float(r["df"]), float(r["p_value"])
             if not (math.isfinite(t) and math.isfinite(df) and df > 0):
-                raise MissingInput(f"survey_effects.csv: {analysis} has statistic {t!r} and df {df!r}; "
+                raise _MissingInput(f"survey_effects.csv: {analysis} has statistic {t!r} and df {df!r}; "
                                    "expected a finite t and df > 0")
-        except MissingInput as exc:
+        except _MissingInput as exc:
             rows.append(_fail_row(check, exc, analysis))
             continue
         recomputed = float(2 * stats.t.sf(abs(t), df))
@@ -422,13 +422,13 @@ def t_from_group_summary(check: Check, derived_dir, raw_dir) -> list[dict]:
         effects = _read(derived_dir, "survey_effects.csv")
         _need(effects, "survey_effects.csv", ["analysis", "statistic", "df"])
         r = _effect_row(effects, "student_t")
-    except MissingInput as exc:
+    except _MissingInput as exc:
         return [_fail_row(check, exc)]
     n1, n2 = float(g["more"]["n_clinics"]), float(g["less"]["n_clinics"])
     m1, m2 = float(g["more"]["mean_change"]), float(g["less"]["mean_change"])
     s1, s2 = float(g["more"]["sd_change"]), float(g["less"]["sd_change"])
     if n1 < 2 or n2 < 2:
-        return [_fail_row(check, NotComputed(f"groups have {n1:g} and {n2:g} clinics; a t statistic needs at least "
+        return [_fail_row(check, _NotComputed(f"groups have {n1:g} and {n2:g} clinics; a t statistic needs at least "
                                              "2 per group"))]
     pooled = math.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / (n1 + n2 - 2))
     t = (m1 - m2) / (pooled * math.sqrt(1 / n1 + 1 / n2)) if pooled > 0 else float("nan")
@@ -448,7 +448,7 @@ def estimate_is_difference(check: Check, derived_dir, raw_dir) -> list[dict]:
         effects = _read(derived_dir, "survey_effects.csv")
         _need(effects, "survey_effects.csv", ["analysis", "estimate", "n_more", "n_less"])
         r = _effect_row(effects, "student_t")
-    except MissingInput as exc:
+    except _MissingInput as exc:
         return [_fail_row(check, exc)]
     diff = float(g["more"]["mean_change"]) - float(g["less"]["mean_change"])
     est = float(r["estimate"])
@@ -469,7 +469,7 @@ def group_mean_change(check: Check, derived_dir, raw_dir) -> list[dict]:
         _need(groups, "survey_group_change.csv", ["group", "n_clinics", "mean_change", "sd_change"])
         clinics = _read(derived_dir, "survey_clinic_change.csv")
         _need(clinics, "survey_clinic_change.csv", ["clinic_id", "group", "change"])
-    except MissingInput as exc:
+    except _MissingInput as exc:
         return [_fail_row(check, exc, grp) for grp in check.options.get("groups", ["more", "less"])]
     stats_by = clinics.groupby(clinics["group"].astype(str))["change"].agg(["size", "mean", "std"])
     rows = []
@@ -499,7 +499,7 @@ def clinic_change_arithmetic(check: Check, derived_dir, raw_dir) -> list[dict]:
     try:
         clinics = _read(derived_dir, "survey_clinic_change.csv")
         _need(clinics, "survey_clinic_change.csv", ["clinic_id", "mean_pre", "mean_post", "change"])
-    except MissingInput as exc:
+    except _MissingInput as exc:
         return [_fail_row(check, exc)]
     diff = clinics["mean_post"].to_numpy(float) - clinics["mean_pre"].to_numpy(float)
     change = clinics["change"].to_numpy(float)
@@ -530,12 +530,12 @@ def grim_design(raw_dir) -> GrimDesign:
     """The composite's design from ``raw_dir/survey_items.csv`` (items with in_composite true)."""
     path = Path(raw_dir) / "survey_items.csv"
     if not path.is_file():
-        raise MissingInput(f"{path} not found (the check needs the number of composite items)")
+        raise _MissingInput(f"{path} not found (the check needs the number of composite items)")
     items = pd.read_csv(path, dtype=str, keep_default_na=False)
     _need(items, "survey_items.csv", ["item", "scale_min", "scale_max", "in_composite"])
     comp = items.loc[items["in_composite"].str.strip().str.lower().eq("true")]
     if comp.empty:
-        raise MissingInput("survey_items.csv has no item with in_composite = true")
+        raise _MissingInput("survey_items.csv has no item with in_composite = true")
     lo, hi = pd.to_numeric(comp["scale_min"]), pd.to_numeric(comp["scale_max"])
     return GrimDesign(n_items=len(comp), low=float(lo.min()), high=float(hi.max()))
 
@@ -599,7 +599,7 @@ def grim_clinic_means(check: Check, derived_dir, raw_dir) -> list[dict]:
         design = grim_design(raw_dir)
         clinics = _read(derived_dir, "survey_clinic_change.csv", as_text=True)
         _need(clinics, "survey_clinic_change.csv", ["clinic_id", "n_pre", "n_post", "mean_pre", "mean_post"])
-    except MissingInput as exc:
+    except _MissingInput as exc:
         return [_fail_row(check, exc)]
     parts = []
     for wave in ("pre", "post"):

@@ -608,7 +608,7 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8, differences=No
     handles += [Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="simulated, Student t"),
                 Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="simulated, mixed model (intercept only)")]
     # one legend for panels a and c, above the panels (clear of the curves whatever the grid)
-    fig.legend(handles=handles, frameon=False, loc="outside upper center", ncols=min(len(handles), 4))
+    fig.legend(handles=handles, frameon=False, loc="outside upper center", ncols=min(len(handles), 3))
 
     bx = axes[1]
     for icc, rows in needed.groupby("icc", sort=True):
@@ -634,9 +634,6 @@ def power_plot(curve, needed, table, fig, *, target: float = 0.8, differences=No
         cx.set_ylim(0, max(0.2, float(null[["power_student", "power_mixed"]].to_numpy().max()) * 1.45))
         cx.set_xlabel("Clinics")
         cx.set_ylabel("Rejection rate")
-        cx.legend(handles=[Line2D([], [], color="#000000", marker="o", lw=0, ms=3, label="Student t (clinic change)"),
-                           Line2D([], [], color="#000000", marker="s", mfc="white", lw=0, ms=3, label="mixed model, intercept only")],
-                  frameon=False, fontsize=plotting.MIN_FONT_SIZE, loc="upper right")
     else:
         cx.text(0.5, 0.5, "no zero difference in the grid", ha="center", va="center", transform=cx.transAxes)
         cx.set_axis_off()
@@ -668,7 +665,7 @@ def report(cfg: dict, shard_dir, derived_dir, figures_dir, provenance_dir) -> "p
     table = merge(cfg, read_shards(cfg, shard_dir))
     run.table(table, Path(derived_dir) / "power.csv")
     plotting.use_style(**plotting.config_settings(cfg))
-    fig, _ = plotting.new_figure("two", 2.6, nrows=0)
+    fig, _ = plotting.new_figure("two", 3.0, nrows=0)
     curve, needed = curve_data(table), needed_data(table, target=target)
     by_difference = difference_curve_data(table)
     power_plot(curve, needed, table, fig, target=target, differences=by_difference)

@@ -714,7 +714,11 @@ def forest_plot(data: pd.DataFrame, fig) -> None:
             ax.plot(est, y, marker="o", ms=5, color=color, mfc=color if has_ci else "white")
         ax.axvline(0, color="#999999", lw=0.6, zorder=0)
         ax.set_xlabel(xlabel)
-    labels = [f"{label}   {_p_text(p)}".rstrip() for label, p in zip(data["label"], data["p_value"])]
+    import textwrap
+
+    # Long labels (the mixed model's) wrap so the two panels keep their room at two columns.
+    labels = [textwrap.fill(f"{label}   {_p_text(p)}".rstrip(), 36, break_long_words=False)
+              for label, p in zip(data["label"], data["p_value"])]
     axes[0].set_yticks(list(ypos.values()), labels[::-1])
     axes[0].set_ylim(-0.6, len(ypos) - 0.4)
     handles = [Line2D([], [], color="#000000", marker="o", ms=5, lw=1.2, label="estimate and CI"),
