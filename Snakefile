@@ -11,6 +11,7 @@ configfile: str(Path(workflow.basedir) / "config.yaml")
 study_config.check(config, source="config (config.yaml and --config overrides)")
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/paper.smk"
 include: "workflow/rules/study.smk"
 include: "workflow/rules/power.smk"
 
@@ -18,4 +19,5 @@ include: "workflow/rules/power.smk"
 rule all:
     input:
         ALL_OUTPUTS,
+        VALUES,
     default_target: True

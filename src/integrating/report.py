@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -442,6 +443,9 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     # landing page
     sections = [_intro(origin)]
     sections.append(claims_section(claims, str(claims_path)))
+    manuscript = manuscript_section(reports_dir, workdir / "paper")
+    if manuscript:
+        sections.append(manuscript)
     fig_html = []
     for fig in figs:
         owner = figure_owner(owners, fig)
@@ -460,7 +464,8 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
                         f"found ({esc(inventory_path)}).</p></section>")
     if excerpts is not None:
         sections.append(_excerpts_section(excerpts))
-    toc = ['<a href="#claims-check">Claims</a>', '<a href="#figures">Figures</a>',
+    toc = ['<a href="#claims-check">Claims</a>', *(['<a href="#manuscript">Manuscript</a>'] if manuscript else []),
+           '<a href="#figures">Figures</a>',
            '<a href="#notebooks">Notebooks</a>', '<a href="#inventory">Inventory</a>']
     if excerpts is not None:
         toc.append('<a href="#excerpts">Excerpts</a>')
@@ -490,6 +495,20 @@ def write_manifest(reports_dir) -> Path:
     site = reports_dir / SITE
     files = [reports_dir / "index.html"] + sorted(p for p in site.rglob("*") if p.is_file() and p.name != MANIFEST)
     return provenance.write_manifest(site / MANIFEST, files)
+
+
+def manuscript_section(reports_dir: Path, paper_dir: Path) -> str:
+    """Links to the manuscript `make paper` wrote (HTML, DOCX, PDF), when it exists; else nothing."""
+    if not (paper_dir / "manuscript.html").is_file():
+        return ""
+    links = []
+    for fmt in ("html", "docx", "pdf"):
+        path = paper_dir / f"manuscript.{fmt}"
+        if path.is_file():
+            rel = Path(os.path.relpath(path, reports_dir)).as_posix()
+            links.append(f'<a href="{href(rel)}" id="manuscript-{fmt}">{fmt.upper()}</a>')
+    return ('<section id="manuscript"><h2>Manuscript</h2>\n<p>Methods and Results built from this run\'s '
+            "values (<code>make paper</code>): " + " · ".join(links) + ".</p></section>")
 
 
 def figure_owner(owners: dict, fig: dict) -> str | None:
