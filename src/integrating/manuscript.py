@@ -144,10 +144,10 @@ def table1(v: Values) -> pd.DataFrame:
     cols = ["n_field_notes", "n_meeting_minutes", "n_interviews", "n_changes", "n_implemented",
             "n_responses_pre", "n_responses_post"]
     header = ["Group", "Clinic", "Field notes", "Meeting minutes", "Interviews", "Changes planned",
-              "Changes implemented", "Responses, first wave", "Responses, second wave"]
+              "Changes implemented", "Responses before", "Responses after"]
     rows = []
     ids = v.items("clinic.ids")
-    for group, label in (("more", "Implemented more"), ("less", "Implemented less")):
+    for group, label in (("more", "More"), ("less", "Less")):
         for cid in ids:
             if v["clinic." + cid + ".group"].text == group:
                 rows.append([label, cid] + [_cell(v, f"clinic.{cid}.{c}") for c in cols])
@@ -158,7 +158,7 @@ def table1(v: Values) -> pd.DataFrame:
 
 def table2(v: Values, show_excerpts: bool) -> pd.DataFrame:
     """Table 2: the mechanisms by group with rates, test, p, Holm-adjusted p, verdict (and an excerpt)."""
-    header = ["Mechanism", "Implemented more", "Implemented less", "Difference", "U", "p", "Holm-adjusted p",
+    header = ["Mechanism", "More", "Less", "Difference", "U", "p", "Holm p",
               "Verdict"] + (["Illustrative excerpt"] if show_excerpts else [])
     rows = []
     for code in v.items("mech.codes"):
@@ -199,7 +199,11 @@ def pipe_table(df: pd.DataFrame, caption: str) -> str:
         return "| " + " | ".join(md_escape(c) if c else " " for c in cells) + " |"
 
     numeric = [bool(len(df)) and all(_NUMERIC_CELL.fullmatch(str(x)) for x in df[col]) for col in df.columns]
-    align = ["--:" if n else "---" for n in numeric]
+    # A long table is set to the text width with column widths in proportion to these dashes (pandoc's
+    # pipe tables): the longest cell or the header's longest word (whichever is longer), from 10 to 40.
+    widths = [min(40, max([len(str(x)) for x in df[col]] + [max(len(w) for w in str(col).split()) + 2, 10]))
+              for col in df.columns]
+    align = ["-" * (w - 1) + ":" if n else "-" * w for n, w in zip(numeric, widths)]
     lines = [row(df.columns), "|" + "|".join(align) + "|"] + [row(r) for r in df.astype(str).to_numpy()]
     return "\n".join(lines) + f"\n\n: {caption}\n"
 
@@ -298,7 +302,8 @@ def build(values_path, out="paper", *, figures_dir="figures", show_excerpts: boo
                                                   "--metadata", "pagetitle=Manuscript"])
             written.append(out / "manuscript.html")
         if "pdf" in formats:
-            typ = _pandoc(text, "typst", None, out, ["--standalone"])
+            typ = _pandoc(text, "typst", None, out,
+                          ["--standalone", "--include-in-header", str(TEMPLATES / "typst-header.typ")])
             written.append(io.write_text(out / "manuscript.typ", typ))
             written.append(_typst(out / "manuscript.typ", out / "manuscript.pdf", epoch))
     return written

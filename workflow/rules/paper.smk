@@ -20,9 +20,12 @@ STUDY_RECORDS = [f"{PROV}/{name}.json" for name in (
 
 
 def paper_for_site(wildcards=None):
-    """The report site links the manuscript once it exists, or when this run makes it; it then waits for it."""
+    """The report site links the manuscript once it exists, or when this run makes it: it then waits for the
+    manuscript's files, but an edit to them (a new template) does not rebuild the site (ancient)."""
     requested = "paper" in set(workflow.dag_settings.targets or ())
-    return PAPER_OUTPUTS if requested or Path(PAPER_DIR, "manuscript.html").is_file() else []
+    if requested or Path(PAPER_DIR, "manuscript.html").is_file():
+        return [ancient(p) for p in PAPER_OUTPUTS]
+    return []
 
 
 rule values:
