@@ -127,7 +127,7 @@ class _Collector:
         self.values.append(Value(name, None, unit, rounding, source, reason=reason))
 
 
-class _Missing(Exception):
+class _Missing(IntegratingError):
     """A table or row an analysis needs is absent (turned into not-computable values)."""
 
 
@@ -166,7 +166,41 @@ def compute(derived_dir="data/derived", raw_dir="data/raw", *, parameters: dict 
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ValuesError(f"value name(s) computed twice: {', '.join(dup)}")
+    claims_path = derived_dir / "claims_check.csv"
+    if claims_path.is_file():
+        problems = disagreements_with_claims({v.name: v for v in c.values}, pd.read_csv(
+            claims_path, dtype=str, keep_default_na=False, encoding="utf-8"))
+        if problems:
+            raise ValuesError(f"{claims_path}: the values disagree with the claims check: {'; '.join(problems)}")
     return c.values
+
+
+#: Claims of claims.yaml whose reproduced number the manuscript prints, and the value that prints it.
+CLAIM_VALUES = {"n_clinics": "seg.all.n_clinics", "study_months": "study.months", "n_more": "seg.more.n_clinics",
+                "n_less": "seg.less.n_clinics", "change_more": "survey.more.mean_change",
+                "change_less": "survey.less.mean_change", "p_change": "survey.student_t.p"}
+
+
+def disagreements_with_claims(values: dict[str, Value], claims: pd.DataFrame) -> list[str]:
+    """Claims whose reproduced number (claims_check.csv) differs from the value the manuscript prints.
+
+    The number in the text is the number checked: a value printed as "< 0.01" agrees with a reproduced
+    number below 0.01. Claims the check could not reproduce, and values not computable, are skipped."""
+    problems = []
+    rows = {r["claim_id"]: r for r in claims.to_dict("records")} if "claim_id" in claims.columns else {}
+    for claim_id, name in CLAIM_VALUES.items():
+        row, value = rows.get(claim_id), values.get(name)
+        if row is None or value is None or not value.computable:
+            continue
+        try:
+            reproduced = float(str(row.get("reproduced", "")))
+        except ValueError:
+            continue  # not reproduced (the claims check says why)
+        printed = value.text()
+        agree = (reproduced < float(printed[2:])) if printed.startswith("<") else reproduced == float(printed)
+        if not agree:
+            problems.append(f"{claim_id} reproduced {row['reproduced']}, value {name} prints {printed}")
+    return problems
 
 
 def _study(c: _Collector, raw_dir: Path) -> None:
