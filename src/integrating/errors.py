@@ -53,3 +53,11 @@ class SynthError(IntegratingError):
 
 class TeachingError(IntegratingError):
     """A teaching answer or pack request that cannot be used as given (the message says what is expected)."""
+
+
+class ValuesError(IntegratingError):
+    """values.csv is missing or malformed, or the values disagree with the claims check."""
+
+
+class ManuscriptError(IntegratingError):
+    """The manuscript cannot be built: a template asks for a value values.csv lacks, or a tool failed."""

@@ -26,7 +26,7 @@ import jinja2
 import pandas as pd
 
 from . import io
-from .errors import IntegratingError
+from .errors import ManuscriptError
 from .values import Value, read
 
 TEMPLATES = Path(__file__).with_name("manuscript")
@@ -37,10 +37,6 @@ FIGURES = (("conceptual_model", "model"), ("mechanism_comparison", "mechanisms")
            ("survey_change_by_group", "survey"), ("segmentation_sensitivity", "sensitivity"),
            ("multiverse_curve", "multiverse"))
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$~^@])")
-
-
-class ManuscriptError(IntegratingError):
-    """The manuscript cannot be built: a template asks for a value that values.csv lacks, or a tool failed."""
 
 
 def md_escape(text: str) -> str:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import io
 from .derived import read_derived
-from .errors import IntegratingError
+from .errors import IntegratingError, ValuesError
 
 COLUMNS = ["name", "value", "unit", "rounding", "source"]
 NOT_COMPUTABLE = "not computable: "
@@ -46,10 +46,6 @@ SURVEY_ANALYSES = {
     "mixedlm_interaction": "Linear mixed model, group x wave interaction",
     "hedges_g": "Hedges g (effect size)",
 }
-
-
-class ValuesError(IntegratingError):
-    """values.csv is missing, malformed, or a value asked for does not exist."""
 
 
 @dataclass(frozen=True)
