@@ -182,3 +182,18 @@ def test_the_report_site_links_the_manuscript_when_it_exists(tmp_path):
         (paper / f"manuscript.{fmt}").write_text("x")
     section = report.manuscript_section(reports, paper)
     assert 'href="../paper/manuscript.html"' in section and 'href="../paper/manuscript.pdf"' in section
+
+
+def test_a_study_without_survey_or_inventory_gets_sentences_not_numbers(tmp_path):
+    derived, raw = write_study(tmp_path)
+    for name in ("survey_group_change", "survey_effects", "inventory"):
+        (derived / f"{name}.csv").unlink()
+    values_path = V.write(V.compute(derived, raw), derived / "values.csv")
+    manuscript.build(values_path, tmp_path / "paper", figures_dir=None, formats=("docx",))
+    paragraphs, tables = docx_text(tmp_path / "paper" / "manuscript.docx")
+    text = " ".join(body(paragraphs).split())
+    assert "The analyses of patient experience are not computable on these data: survey_group_change.csv " \
+           "was not written" in text
+    assert "The inventory of documents and responses is not computable" in text
+    assert "rose by" not in text and "fell by" not in text
+    assert len(tables) == 3 and all(row[1] == "not computable" for row in tables[2][1:])
