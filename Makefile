@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 SETUP  := $(VENV)/.setup-done
 ARGS   ?=
 
-.PHONY: help setup run verify power figures test test-fast notebooks lab teaching bench clean system-deps cluster-test
+.PHONY: help setup run verify paper power figures test test-fast notebooks lab teaching bench clean system-deps cluster-test
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -38,6 +38,9 @@ VERIFY_ARGS = $(if $(findstring --config,$(ARGS)),$(subst --config,--config fail
 
 verify: $(SETUP)  ## run the study and fail, naming them, when published numbers are not reproduced
 	@$(SNAKEMAKE) --cores all $(VERIFY_ARGS)
+
+paper: $(SETUP)  ## run the study, then write paper/manuscript.docx, .pdf, .html and Tables 1-3 (paper/README.md)
+	@$(SNAKEMAKE) --cores all paper $(ARGS)
 
 power: $(SETUP)  ## the power and design simulation (sharded; see docs/robustness-and-power.md)
 	$(BIN)/snakemake --cores all power $(ARGS)
@@ -77,5 +80,5 @@ teaching: $(SETUP)  ## the course's student pack and teacher pack in reports/tea
 	$(BIN)/integrating teaching-packs --out reports/teaching
 
 clean:  ## remove everything the run generated (keeps .venv)
-	find data/derived figures -type f ! -name README.md ! -name .gitignore -delete
+	find data/derived figures paper -type f ! -name README.md ! -name .gitignore -delete
 	rm -rf reports/notebooks reports/provenance reports/logs reports/site reports/index.html reports/teaching reports/figures_pack .snakemake

@@ -11,6 +11,7 @@ configfile: str(Path(workflow.basedir) / "config.yaml")
 study_config.check(config, source="config (config.yaml and --config overrides)")
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/paper.smk"
 include: "workflow/rules/study.smk"
 include: "workflow/rules/power.smk"
 include: "workflow/rules/figures.smk"
@@ -19,6 +20,7 @@ include: "workflow/rules/figures.smk"
 rule all:
     input:
         ALL_OUTPUTS,
+        VALUES,
     default_target: True
 
 

@@ -22,6 +22,13 @@ def snakemake(workdir, raw, *extra):
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
+def snakemake_target(workdir, raw, target, *config, flags=()):
+    """Snakemake on one target (`make paper`: target paper), with config overrides and flags."""
+    cmd = [sys.executable, "-m", "snakemake", target, "--cores", "2", "-s", str(paths.ROOT / "Snakefile"),
+           "--directory", str(workdir), *flags, "--config", f"raw_dir={raw}", *config]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
 def runlog(workdir, raw, *extra):
     """The short console log of `make run` (integrating.runlog) in a working folder."""
     cmd = [sys.executable, "-m", "integrating.runlog", "--cores", "2", "-s", str(paths.ROOT / "Snakefile"),
@@ -92,7 +99,7 @@ def test_second_run_executes_nothing(first_run, small_raw):
 def test_touching_a_notebook_reruns_only_it_and_its_dependents(first_run, small_raw):
     workdir, _ = first_run
     proc = snakemake(workdir, small_raw, "--forcerun", "survey_effect", "-n")
-    assert set(executed(proc)) == {"survey_effect", "conceptual_model", "claims_check", "report_site"}
+    assert set(executed(proc)) == {"survey_effect", "conceptual_model", "claims_check", "values", "report_site"}
 
 
 def test_changing_a_parameter_reruns_only_what_uses_it(first_run, small_raw):
@@ -101,6 +108,36 @@ def test_changing_a_parameter_reruns_only_what_uses_it(first_run, small_raw):
     ran = set(executed(proc))
     assert "case_segmentation" in ran and "survey_effect" in ran
     assert not ran & {"validate", "data_inventory"}
+
+
+def test_make_paper_writes_the_manuscript_of_this_study_and_the_site_links_it(first_run, small_raw,
+                                                                            tmp_path_factory):
+    import docx
+    import pandas as pd
+
+    from integrating import values
+
+    workdir, _ = first_run
+    work = copy_beside(workdir, tmp_path_factory, "paper")
+    proc = snakemake_target(work, small_raw, "paper")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert set(executed(proc)) == {"manuscript", "paper", "report_site"}
+    assert 'href="../paper/manuscript.html"' in (work / "reports/index.html").read_text()
+    vals = values.read(work / "data/derived/values.csv")
+    text = " ".join(p.text for p in docx.Document(str(work / "paper/manuscript.docx")).paragraphs)
+    n = vals["seg.all.n_clinics"].text()
+    assert n == "6" and f"Of the {n} clinics, {vals['seg.more.n_clinics'].text()} implemented more" in text
+    claims = pd.read_csv(work / "data/derived/claims_check.csv", dtype=str, keep_default_na=False)
+    assert values.disagreements_with_claims(vals, claims) == []
+    change = vals["survey.more.mean_change"]
+    if change.computable:
+        word = "rose" if float(change.text()) > 0 else "fell" if float(change.text()) < 0 else "did not change"
+        assert f"ratings {word}" in text
+    # an edited template rebuilds the paper only; a new parameter, the notebooks, the values and the paper
+    again = snakemake_target(work, small_raw, "paper", flags=("--forcerun", "manuscript", "-n"))
+    assert set(executed(again)) == {"manuscript", "paper"}
+    again = snakemake_target(work, small_raw, "paper", "implementation_threshold=0.6", flags=("-n",))
+    assert {"case_segmentation", "values", "manuscript"} <= set(executed(again))
 
 
 def copy_beside(workdir, tmp_path_factory, name):

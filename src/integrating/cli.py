@@ -1,5 +1,5 @@
-"""The ``integrating`` command: validate, synth, run-notebook, build-site, figure-pack, teaching-packs and the
-QDA import/export."""
+"""The ``integrating`` command: validate, synth, run-notebook, build-site, figure-pack, values, paper,
+teaching-packs and the QDA import/export."""
 
 from __future__ import annotations
 
@@ -93,6 +93,26 @@ def _build_site(args) -> int:
     return 0
 
 
+def _values(args) -> int:
+    import json
+
+    from . import values
+
+    written = values.write(values.compute(args.derived_dir, args.raw_dir, parameters=json.loads(args.parameters)),
+                           args.out)
+    print(f"values: {written}")
+    return 0
+
+
+def _paper(args) -> int:
+    from . import manuscript
+
+    written = manuscript.build(args.values, args.out, figures_dir=args.figures_dir,
+                               show_excerpts=args.show_excerpts, formats=args.formats)
+    print("paper: " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def _teaching_packs(args) -> int:
     from . import teaching
 
@@ -166,6 +186,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-excerpts", action=argparse.BooleanOptionalAction, default=False,
                    help="include excerpts of coded texts (only when consent allows) [no]")
     p.set_defaults(func=_build_site)
+
+    p = sub.add_parser("values", help="write the study's named values (data/derived/values.csv) from the derived tables")
+    p.add_argument("--derived-dir", type=Path, default=Path("data/derived"), help="derived tables [data/derived]")
+    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"), help="raw data (its descriptor) [data/raw]")
+    p.add_argument("--parameters", type=_json_object, default="{}",
+                   help="JSON object of the study parameters the text reports (from config.yaml) [{}]")
+    p.add_argument("--out", type=Path, default=Path("data/derived/values.csv"), help="[data/derived/values.csv]")
+    p.set_defaults(func=_values)
+
+    p = sub.add_parser("paper", help="write the manuscript (DOCX, PDF, HTML) and its tables from values.csv")
+    p.add_argument("--values", type=Path, default=Path("data/derived/values.csv"), help="[data/derived/values.csv]")
+    p.add_argument("--figures-dir", type=Path, default=Path("figures"), help="figures of the run [figures]")
+    p.add_argument("--out", type=Path, default=Path("paper"), help="output folder [paper]")
+    p.add_argument("--show-excerpts", action=argparse.BooleanOptionalAction, default=False,
+                   help="one illustrative excerpt per mechanism in Table 2 (only when consent allows) [no]")
+    p.add_argument("--formats", nargs="+", default=["docx", "pdf", "html"], choices=["docx", "pdf", "html"],
+                   help="output formats [docx pdf html]")
+    p.set_defaults(func=_paper)
 
     p = sub.add_parser("teaching-packs", help="write the course's student pack and teacher pack")
     p.add_argument("--out", type=Path, default=Path("reports/teaching"),

@@ -58,3 +58,11 @@ class TeachingError(IntegratingError):
 class LayoutWarning(IntegratingError, UserWarning):
     """A drawn figure has a text, legend or stamp on another text or on the data (a warning, not an error:
     the figure is still written; see integrating.plotting.finish)."""
+
+
+class ValuesError(IntegratingError):
+    """values.csv is missing or malformed, or the values disagree with the claims check."""
+
+
+class ManuscriptError(IntegratingError):
+    """The manuscript cannot be built: a template asks for a value values.csv lacks, or a tool failed."""

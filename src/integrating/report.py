@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -514,6 +515,9 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     sections.append(claims_section(claims, str(claims_path), synthetic=origin["synthetic"],
                                    earlier=stale.get("05_claims_check")))
     sections.append(robustness_section(robustness, str(robustness_path)))
+    manuscript = manuscript_section(reports_dir, workdir / "paper")
+    if manuscript:
+        sections.append(manuscript)
     fig_html = []
     for fig in figs:
         owner = figure_owner(owners, fig)
@@ -532,7 +536,8 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
                         f"found ({esc(inventory_path)}).</p></section>")
     if excerpts is not None:
         sections.append(_excerpts_section(excerpts))
-    toc = ['<a href="#claims-check">Claims</a>', '<a href="#robustness">Robustness</a>', '<a href="#figures">Figures</a>',
+    toc = ['<a href="#claims-check">Claims</a>', '<a href="#robustness">Robustness</a>',
+           *(['<a href="#manuscript">Manuscript</a>'] if manuscript else []), '<a href="#figures">Figures</a>',
            '<a href="#notebooks">Notebooks</a>', '<a href="#inventory">Inventory</a>']
     if excerpts is not None:
         toc.append('<a href="#excerpts">Excerpts</a>')
@@ -580,6 +585,20 @@ def failure_banner(last_run: dict | None) -> str:
     return ('<div class="failed-banner" role="alert" id="last-run-failed"><strong>The last run failed</strong> '
             f"at {esc(last_run.get('ended', '?'))} in step {esc(steps)}. Figures, tables and notebooks "
             "marked <em>from an earlier run</em> were not remade by it.<pre>" + esc(message) + "</pre></div>\n")
+
+
+def manuscript_section(reports_dir: Path, paper_dir: Path) -> str:
+    """Links to the manuscript `make paper` wrote (HTML, DOCX, PDF), when it exists; else nothing."""
+    if not (paper_dir / "manuscript.html").is_file():
+        return ""
+    links = []
+    for fmt in ("html", "docx", "pdf"):
+        path = paper_dir / f"manuscript.{fmt}"
+        if path.is_file():
+            rel = Path(os.path.relpath(path, reports_dir)).as_posix()
+            links.append(f'<a href="{href(rel)}" id="manuscript-{fmt}">{fmt.upper()}</a>')
+    return ('<section id="manuscript"><h2>Manuscript</h2>\n<p>Methods and Results built from this run\'s '
+            "values (<code>make paper</code>): " + " · ".join(links) + ".</p></section>")
 
 
 def figure_owner(owners: dict, fig: dict) -> str | None:
