@@ -44,7 +44,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from integrating import contract, plotting, provenance, reliability
+from integrating import contract, plotting, provenance, reliability, support
 
 plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
                    one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
@@ -52,6 +52,7 @@ plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font
 run = provenance.Run.start("01_data_inventory", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
+can = support.Guard(run, study)  # the analyses these data support (cells marked %%needs)
 synthetic = "SYNTHETIC " if study.info.synthetic else ""
 print(f"{synthetic}study: {len(study.clinics)} clinics over {study.info.months} months "
       f"from {study.info.start_date} to {study.info.end_date}")
@@ -87,6 +88,7 @@ plt.show()
 # intervals that resample documents (`reliability_bootstrap` replicates, seeded by `seed`).
 
 # %%
+# %%needs reliability --tables coding_reliability.csv
 agreement = reliability.reliability_table(study.coded_segments, study.codebook, documents=study.documents,
                                           replicates=reliability_bootstrap, seed=seed,
                                           confidence=confidence_level)
@@ -94,6 +96,7 @@ run.table(agreement, Path(derived_dir) / "coding_reliability.csv")
 agreement
 
 # %%
+# %%needs reliability --figures coding_reliability
 fig, ax = plotting.new_figure("one", 1.2 + 0.16 * len(agreement))
 reliability.reliability_plot(agreement, ax, labels=dict(zip(study.codebook["code"], study.codebook["label"])))
 plotting.finish(fig, study.info.synthetic)

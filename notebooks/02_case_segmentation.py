@@ -56,7 +56,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from integrating import contract, mechanisms, plotting, provenance, segmentation
+from integrating import contract, mechanisms, plotting, provenance, segmentation, support
 
 plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
                    one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
@@ -65,6 +65,8 @@ run = provenance.Run.start("02_case_segmentation", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)
+can = support.Guard(run, study, rule=segmentation_rule, threshold=implementation_threshold,
+                    count_threshold=implemented_count_threshold)  # the analyses these data support
 synthetic = "SYNTHETIC " if study.info.synthetic else ""
 labels = dict(zip(study.codebook["code"], study.codebook["label"]))
 mechanism_codes = study.mechanism_codes
@@ -86,6 +88,7 @@ print(f"{synthetic}study: {len(study.clinics)} clinics over {study.info.months} 
 # shows how much depends on it.*
 
 # %%
+# %%needs segmentation --tables clinic_segments.csv
 segments = segmentation.clinic_segments(
     study.clinics, study.implementation_log, months=study.info.months, rule=segmentation_rule,
     threshold=implementation_threshold, count_threshold=implemented_count_threshold,
@@ -100,6 +103,7 @@ print(f"Rule '{segmentation_rule}' ({rule_text}): {sizes['more']} clinics implem
 segmentation.case_order(segments)
 
 # %%
+# %%needs segmentation --figures implementation_trajectories
 cut = implementation_threshold if segmentation_rule == "share" else None
 trajectories = segmentation.trajectories_data(study.implementation_log, segments, study.info.months)
 fig, (ax1, ax2) = plotting.new_figure("two", 3.2, ncols=2, width_ratios=[1.4, 1])
@@ -125,6 +129,7 @@ plt.show()
 # or fewer documents; 0 for a clinic without documents). Rows are case-ordered by implementation share.
 
 # %%
+# %%needs segmentation --tables mechanism_matrix.csv mechanism_rates.csv
 matrix, rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, mechanism_codes,
                                              coders=mechanism_coders)
 run.table(matrix, derived / "mechanism_matrix.csv")
@@ -132,6 +137,7 @@ run.table(rates, derived / "mechanism_rates.csv")
 matrix
 
 # %%
+# %%needs segmentation --figures mechanism_heatmap
 fig, ax = plotting.new_figure("one", 1.4 + 0.17 * len(rates))
 mechanisms.heatmap_plot(mechanisms.heatmap_data(rates, mechanism_codes, labels), ax,
                         value_label="documents with code per 10 documents")
@@ -157,11 +163,13 @@ plt.show()
 # * **not distinguishing**: otherwise. An effect size alone never makes a verdict.
 
 # %%
+# %%needs group_comparison --tables mechanism_comparison.csv
 comparison = mechanisms.compare_groups(rates, mechanism_codes, direction="more", **compare)
 run.table(comparison, derived / "mechanism_comparison.csv")
 comparison
 
 # %%
+# %%needs group_comparison --figures mechanism_comparison
 fig, ax = plotting.new_figure("one", 1.0 + 0.38 * len(comparison))
 mechanisms.comparison_plot(comparison, ax)
 plotting.finish(fig, study.info.synthetic)
@@ -180,6 +188,7 @@ plt.show()
 # describe the fragmented environment that all clinics faced.
 
 # %%
+# %%needs group_comparison --tables barrier_comparison.csv
 barrier_codes = study.codes_of("barrier")
 _, barrier_rates = mechanisms.mechanism_matrix(segments, study.documents, study.coded_segments, barrier_codes,
                                               coders=mechanism_coders)
@@ -188,6 +197,7 @@ run.table(barriers, derived / "barrier_comparison.csv")
 barriers
 
 # %%
+# %%needs group_comparison --figures barrier_comparison
 fig, ax = plotting.new_figure("one", 1.0 + 0.38 * max(len(barriers), 1))
 mechanisms.comparison_plot(barriers, ax)
 plotting.finish(fig, study.info.synthetic)
@@ -207,6 +217,7 @@ plt.show()
 # *fragmentation*.
 
 # %%
+# %%needs segmentation --tables stakeholder_connections.csv
 stakeholder_codes = study.codes_of("stakeholder")
 connections = mechanisms.stakeholder_connections(segments, study.documents, study.coded_segments,
                                                  mechanism_codes, stakeholder_codes)
@@ -216,6 +227,7 @@ network = mechanisms.stakeholder_network_data(segments, study.documents, study.c
 connections
 
 # %%
+# %%needs segmentation --figures stakeholder_connections
 shares = connections.merge(segments[["clinic_id", "implementation_share"]], on="clinic_id")
 fig, ax = plotting.new_figure("one", 1.4 + 0.17 * len(shares))
 mechanisms.heatmap_plot(mechanisms.heatmap_data(shares, stakeholder_codes, labels), ax, fmt="{:.0f}",
@@ -228,6 +240,7 @@ run.figure(fig, figures / "stakeholder_connections",
 plt.show()
 
 # %%
+# %%needs segmentation --figures stakeholder_networks
 fig, axes = plotting.new_figure("two", 3.0, ncols=2)
 mechanisms.network_plot(network, axes, labels=labels)
 plotting.finish(fig, study.info.synthetic)
@@ -245,12 +258,14 @@ plt.show()
 # computable" when a group has fewer than 2 clinics with documents).
 
 # %%
+# %%needs segmentation --tables segmentation_sensitivity.csv
 sensitivity = mechanisms.segmentation_sensitivity(segments, rates, mechanism_codes, threshold_grid,
                                                   direction="more", **compare)
 run.table(sensitivity, derived / "segmentation_sensitivity.csv")
 sensitivity
 
 # %%
+# %%needs segmentation --figures segmentation_sensitivity
 fig, axes = plotting.new_figure("two", 1.9 + 0.3 * len(mechanism_codes), nrows=2, height_ratios=[1.4, 0.3 * len(mechanism_codes)])
 mechanisms.sensitivity_plot(sensitivity, axes, codes=mechanism_codes, labels=labels, configured=cut)
 plotting.finish(fig, study.info.synthetic)
@@ -269,6 +284,7 @@ plt.show()
 # participants' consent allows quoting** (a previous excerpts table is then removed).
 
 # %%
+# %%needs segmentation --tables mechanism_excerpts.csv
 excerpts_path = derived / "mechanism_excerpts.csv"
 if show_excerpts:
     excerpts = mechanisms.mechanism_excerpts(segments, study.documents, study.coded_segments, mechanism_codes,

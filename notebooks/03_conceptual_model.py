@@ -60,7 +60,7 @@ figure_pack_format = "pdf"
 from pathlib import Path
 
 from integrating import conceptual_model, contract, diagram, evidenced_model, overlap, plotting, provenance
-from integrating import small_multiples
+from integrating import small_multiples, support
 from integrating.derived import derived_paths, read_derived
 
 plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
@@ -70,6 +70,7 @@ run = provenance.Run.start("03_conceptual_model", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)
+can = support.Guard(run, study)  # Figures B and C need the tables of notebooks 02 and 04
 
 # %% [markdown]
 # ## The model file
@@ -119,6 +120,7 @@ plotting.preview(fig_a)
 # `evidenced_model.csv`.
 
 # %%
+# %%needs --inputs clinic_segments.csv mechanism_comparison.csv stakeholder_connections.csv survey_group_change.csv survey_effects.csv --tables evidenced_model.csv
 evidence_paths = derived_paths(derived, evidenced_model.evidence_tables(conceptual))
 run.input(*evidence_paths.values())
 evidence = evidenced_model.evidenced_model_data(
@@ -128,6 +130,7 @@ run.table(evidence, derived / "evidenced_model.csv")
 evidence
 
 # %%
+# %%needs --inputs evidenced_model.csv --figures evidenced_model
 fig_b = evidenced_model.evidenced_model_plot(conceptual, evidence, plotting.width("two"))
 plotting.finish(fig_b, study.info.synthetic)
 overlap.check_layout(fig_b)
@@ -147,6 +150,7 @@ plotting.preview(fig_b)
 # clinics, that many are shown, evenly spaced along the order (the caption says so).
 
 # %%
+# %%needs --inputs mechanism_rates.csv stakeholder_connections.csv --tables clinic_small_multiples.csv --figures clinic_small_multiples
 small_paths = derived_paths(derived, small_multiples.SMALL_MULTIPLES_TABLES)
 run.input(*small_paths.values())
 rates, connections = (read_derived(path) for path in small_paths.values())

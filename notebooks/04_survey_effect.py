@@ -52,7 +52,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from integrating import contract, plotting, provenance, survey
+from integrating import contract, plotting, provenance, support, survey
+from integrating.derived import read_derived
 
 plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
                    one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
@@ -61,13 +62,13 @@ run = provenance.Run.start("04_survey_effect", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)
-segments_path = run.input(derived / "clinic_segments.csv")
-segments = pd.read_csv(segments_path, dtype={"clinic_id": str, "group": str}, keep_default_na=False)
+segments_path = derived / "clinic_segments.csv"  # the groups, from notebook 02 (absent if not computable)
+segments = read_derived(run.input(segments_path)) if segments_path.is_file() else False
+can = support.Guard(run, study, min_answered=composite_min_answered, segments=segments)
 synthetic = "SYNTHETIC " if study.info.synthetic else ""
 ci_pct = f"{confidence_level * 100:g}%"
 permutation = dict(max_exact=permutation_max_exact, draws=permutation_draws, seed=seed)
-print(f"{synthetic}study: {len(study.survey_responses)} survey responses from {len(study.clinics)} clinics; "
-      f"groups from clinic_segments.csv: {segments['group'].value_counts().to_dict()}")
+print(f"{synthetic}study: {len(study.survey_responses)} survey responses from {len(study.clinics)} clinics")
 
 # %% [markdown]
 # ## Composite scores and clinic-level change
@@ -80,6 +81,7 @@ print(f"{synthetic}study: {len(study.survey_responses)} survey responses from {l
 # with its reason, in `survey_exclusions.csv`.
 
 # %%
+# %%needs survey_comparison --tables survey_clinic_change.csv survey_exclusions.csv
 scored = survey.composite_scores(study.survey_responses, study.survey_items, min_answered=composite_min_answered)
 change = survey.clinic_change(scored, segments, min_answered=composite_min_answered)
 run.table(change.table, derived / "survey_clinic_change.csv", sort_by="clinic_id")
@@ -91,6 +93,7 @@ print(f"{int(scored['included'].sum())} responses enter the composite; {n_exclud
 change.exclusions.loc[change.exclusions["unit"].eq("clinic")]
 
 # %%
+# %%needs survey_comparison --tables survey_group_change.csv
 group_change = survey.group_change(change.table, confidence=confidence_level)
 run.table(group_change, derived / "survey_group_change.csv", sort_by="group")
 group_change
@@ -113,11 +116,13 @@ group_change
 # is left out of the forest plot.
 
 # %%
+# %%needs survey_comparison --tables survey_effects.csv
 effects = survey.survey_effects(scored, change.table, confidence=confidence_level, **permutation)
 run.table(effects, derived / "survey_effects.csv")
 effects
 
 # %%
+# %%needs survey_comparison
 published = survey.published_rounding(effects, group_change)
 print("Rounded as the paper reports them (2 decimals):")
 print(f"  mean change, implemented more: {published['mean_change_more']:+.2f}")
@@ -131,6 +136,7 @@ print(f"  Student t-test, two-sided:     p = {published['p_student']:.2f}")
 # bold lines are the group means of the clinic means with their t-based confidence intervals.
 
 # %%
+# %%needs survey_comparison --figures survey_interaction
 fig, ax = plotting.new_figure("one", 2.8)
 survey.interaction_plot(survey.interaction_data(change.table, confidence=confidence_level), ax)
 plotting.finish(fig, study.info.synthetic)
@@ -145,6 +151,7 @@ plt.show()
 # the diamond and bar are the group mean change and its confidence interval.
 
 # %%
+# %%needs survey_comparison --figures survey_change_by_group
 student = effects.set_index("analysis").loc["student_t"]
 fig, ax = plotting.new_figure("one", 2.8)
 survey.change_by_group_plot(survey.change_by_group_data(change.table, confidence=confidence_level), ax)
@@ -162,6 +169,7 @@ plt.show()
 # difference is marked, and the darker bars lie beyond it in absolute value.
 
 # %%
+# %%needs survey_comparison --figures survey_permutation
 perm = survey.permutation_data(change.table["change"], change.table["group"], **permutation)
 fig, ax = plotting.new_figure("one", 2.4)
 survey.permutation_plot(perm, ax)
@@ -178,6 +186,7 @@ plt.show()
 # tests without a confidence interval.
 
 # %%
+# %%needs survey_comparison --figures survey_forest
 fig, _ = plotting.new_figure("two", 2.8, nrows=0)
 survey.forest_plot(survey.forest_data(effects), fig)
 plotting.finish(fig, study.info.synthetic)

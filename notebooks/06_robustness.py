@@ -57,7 +57,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from integrating import contract, multiverse, plotting, provenance
+from integrating import contract, multiverse, plotting, provenance, support
 
 plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
                    one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
@@ -66,6 +66,8 @@ run = provenance.Run.start("06_robustness", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)
+can = support.Guard(run, study, rule=segmentation_rule, threshold=implementation_threshold,
+                    count_threshold=implemented_count_threshold, min_answered=composite_min_answered)
 synthetic = "SYNTHETIC " if study.info.synthetic else ""
 alpha = 1 - confidence_level
 ci_pct = f"{confidence_level * 100:g}%"
@@ -94,6 +96,7 @@ print(f"{synthetic}study: {len(study.clinics)} clinics, {len(study.survey_respon
 pd.DataFrame({"test": list(multiverse.TEST_NAMES), "exact test": list(multiverse.TEST_NAMES.values())})
 
 # %%
+# %%needs robustness --tables multiverse.csv multiverse_summary.csv
 result = multiverse.multiverse(
     study.clinics, study.implementation_log, study.survey_responses, study.survey_items,
     months=study.info.months, rule=segmentation_rule, threshold=implementation_threshold,
@@ -121,6 +124,7 @@ reasons.to_frame() if len(reasons) else None
 # checks that, and that other specifications equal the survey functions run on the changed data.
 
 # %%
+# %%needs robustness
 primary = multiverse.primary_row(table)
 primary[["segmentation", "composite", "min_answered", "excluded_clinic", "test", "estimate", "ci_low", "ci_high",
          "p_value", "n_more", "n_less"]]
@@ -137,6 +141,7 @@ primary[["segmentation", "composite", "min_answered", "excluded_clinic", "test",
 # small its p-value.
 
 # %%
+# %%needs robustness --tables headline_robustness.csv
 robustness = multiverse.headline_robustness(
     study.clinics, study.implementation_log, study.survey_responses, study.survey_items, table,
     months=study.info.months, rule=segmentation_rule, threshold=implementation_threshold,
@@ -160,6 +165,7 @@ robustness
 # p < alpha. The dotted line marks the primary specification.
 
 # %%
+# %%needs robustness --figures multiverse_curve
 curve = multiverse.spec_curve_data(table, test="student_t", alpha=alpha)
 fig, _ = plotting.new_figure("two", 5.6, nrows=0)
 multiverse.spec_curve_plot(curve, fig, alpha=alpha, ci_label=f"{ci_pct} CI (Student t)")
@@ -182,6 +188,7 @@ plt.show()
 # estimate, and the share with p < alpha. A choice whose shares stand apart is one the result depends on.
 
 # %%
+# %%needs robustness
 summary = result.summary
 print(f"{overall['share_same_sign']:.1%} of {int(overall['n_estimated'])} estimated specifications have the sign "
       f"of the primary estimate ({primary['estimate']:+.3f}); {overall['share_significant']:.1%} of "
@@ -189,6 +196,7 @@ print(f"{overall['share_same_sign']:.1%} of {int(overall['n_estimated'])} estima
 summary
 
 # %%
+# %%needs robustness --figures multiverse_choices
 data = multiverse.summary_data(summary)
 fig, ax = plotting.new_figure("one", 1.0 + 0.13 * len(data))
 multiverse.summary_plot(data, ax, alpha=alpha)

@@ -13,7 +13,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from integrating import multiverse, paths, runner
+from integrating import dependencies, multiverse, paths, runner
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS.rglob("*.ipynb"))
 PIPELINE = sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -47,7 +47,7 @@ def test_committed_notebooks_are_clean(path):
 def test_notebooks_define_no_functions_and_keep_cells_short(path):
     nb = nbformat.read(path, as_version=4)
     for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
-        tree = ast.parse(cell.source)
+        tree = ast.parse(dependencies.python_source(cell.source))
         defined = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
         assert not defined, f"{path.name}, code cell {i}: defines {defined}; move it into the package"
         assert len(cell.source.splitlines()) <= MAX_CELL_LINES, f"{path.name}, code cell {i}: longer than {MAX_CELL_LINES} lines"

@@ -530,7 +530,7 @@ def grim_design(raw_dir) -> GrimDesign:
     """The composite's design from ``raw_dir/survey_items.csv`` (items with in_composite true)."""
     path = Path(raw_dir) / "survey_items.csv"
     if not path.is_file():
-        raise _MissingInput(f"{path} not found (the check needs the number of composite items)")
+        raise _NotComputed(f"{path} not found: the study has no survey (the check needs the number of composite items)")
     items = pd.read_csv(path, dtype=str, keep_default_na=False)
     _need(items, "survey_items.csv", ["item", "scale_min", "scale_max", "in_composite"])
     comp = items.loc[items["in_composite"].str.strip().str.lower().eq("true")]

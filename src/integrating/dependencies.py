@@ -101,7 +101,12 @@ def _code_cells(notebook) -> list[dict]:
 
 def _source(cell: dict) -> str:
     source = cell["source"]
-    return source if isinstance(source, str) else "".join(source)
+    return python_source(source if isinstance(source, str) else "".join(source))
+
+
+def python_source(cell_source: str) -> str:
+    """A code cell's source as plain Python: IPython magic lines (``%%needs ...``, ``%time``) blanked."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell_source.splitlines())
 
 
 def notebook_modules(notebook) -> list[str]:

@@ -228,3 +228,15 @@ def preview(fig, dpi: int = 150):
     buffer = BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     return Image(data=buffer.getvalue(), format="png")
+
+
+def not_computable_figure(analysis: str, reason: str, *, synthetic: bool = False):
+    """A one-column panel that says why a figure is not drawn (the data cannot support its analysis)."""
+    import textwrap
+
+    lines = textwrap.wrap(f"Not computable on these data ({analysis}): {reason}", 58, break_long_words=False)
+    fig, ax = new_figure("one", 0.5 + 0.14 * len(lines))
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "\n".join(lines), ha="center", va="center", fontsize=MIN_FONT_SIZE + 1, color="#5f6368",
+            transform=ax.transAxes, gid="not-computable")
+    return finish(fig, synthetic, check=False)

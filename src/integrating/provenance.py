@@ -102,6 +102,23 @@ def write_manifest(path, files) -> Path:
     return io.write_json(path, {"outputs": [{"path": str(p), "sha256": sha256(p)} for p in files]})
 
 
+def not_computable(provenance_dir) -> list[dict]:
+    """Every analysis the run's steps found not computable: notebook, analysis and reason, once each."""
+    seen, out = set(), []
+    for path in sorted(Path(provenance_dir).glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for item in record.get("not_computable") or []:
+            key = (path.stem, item.get("analysis"), item.get("reason"))
+            if key not in seen:
+                seen.add(key)
+                out.append({"notebook": path.stem, "analysis": item.get("analysis", ""), "reason": item.get("reason", ""),
+                            "figures": list(item.get("figures", [])), "tables": list(item.get("tables", []))})
+    return out
+
+
 def changed_outputs(record_path, also=()) -> list[str]:
     """What no longer matches a provenance record: outputs missing or changed since the run wrote them.
 
@@ -133,6 +150,7 @@ class Run:
         self.provenance_dir = Path(provenance_dir or paths.PROVENANCE)
         self.inputs: list[Path] = []
         self.outputs: list[Path] = []
+        self.not_computable: list[dict] = []
         self._start_wall = datetime.now(timezone.utc)
         self._start = time.perf_counter()
 
@@ -167,6 +185,24 @@ class Run:
         self.outputs.extend(written)
         return written
 
+    def skip(self, analysis: str, reason: str, *, tables=(), figures=(), synthetic: bool = False) -> None:
+        """Record that ``analysis`` is not computable on these data, and why.
+
+        The tables it would write are removed (a later step must not read a previous run's numbers);
+        each figure it would draw is written as a panel that states the reason, so the report shows it
+        where the figure would be."""
+        from . import plotting
+
+        for table in map(Path, tables):
+            table.unlink(missing_ok=True)
+        for stem in figures:
+            fig = plotting.not_computable_figure(analysis, reason, synthetic=synthetic)
+            self.figure(fig, stem, caption=f"Not computable on these data ({analysis}): {reason}")
+            plotting.plt.close(fig)
+        self.not_computable.append({"analysis": analysis, "reason": reason, "tables": [str(t) for t in tables],
+                                    "figures": [str(f) for f in figures]})
+        print(f"NOT COMPUTABLE on these data: {analysis}: {reason}")
+
     def file(self, path) -> Path:
         """Declare an output written by other means."""
         self.outputs.append(Path(path))
@@ -178,6 +214,7 @@ class Run:
             "parameters": self.parameters,
             "inputs": [_describe(p) for p in self.inputs],
             "outputs": [_describe(p) for p in self.outputs],
+            "not_computable": self.not_computable,
             "git_commit": git_commit(),
             "git": git_state(),
             "versions": package_versions(),

@@ -71,7 +71,10 @@ a { color: var(--accent); }
 .failed-banner pre { white-space: pre-wrap; font-size: 0.82rem; margin: 0.4rem 0 0; }
 .earlier-run { background: #fff4d6; color: #5a3d00; font-size: 0.8rem; font-weight: 600; padding: 0 0.3rem; }
 figure.stale img { opacity: 0.6; }
-table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
+table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; max-width: 100%; }
+table.claims, #not-computable-table, #inventory-table { width: 100%; }
+td { overflow-wrap: anywhere; }
+section { overflow-x: auto; }
 th, td { border: 1px solid var(--rule); padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f5f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -515,6 +518,9 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     sections.append(claims_section(claims, str(claims_path), synthetic=origin["synthetic"],
                                    earlier=stale.get("05_claims_check")))
     sections.append(robustness_section(robustness, str(robustness_path)))
+    skipped = not_computable_section(provenance.not_computable(provenance_dir))
+    if skipped:
+        sections.append(skipped)
     manuscript = manuscript_section(reports_dir, workdir / "paper")
     if manuscript:
         sections.append(manuscript)
@@ -585,6 +591,25 @@ def failure_banner(last_run: dict | None) -> str:
     return ('<div class="failed-banner" role="alert" id="last-run-failed"><strong>The last run failed</strong> '
             f"at {esc(last_run.get('ended', '?'))} in step {esc(steps)}. Figures, tables and notebooks "
             "marked <em>from an earlier run</em> were not remade by it.<pre>" + esc(message) + "</pre></div>\n")
+
+
+def not_computable_section(items: list[dict]) -> str:
+    """What these data cannot support, and why: one row per analysis and reason, with the steps it stopped."""
+    if not items:
+        return ""
+    rows = {}
+    for item in items:
+        key = (item["analysis"], item["reason"])
+        row = rows.setdefault(key, {"analysis": item["analysis"], "notebooks": [], "figures": [], "reason": item["reason"]})
+        row["notebooks"] = sorted(set(row["notebooks"]) | {item["notebook"]})
+        row["figures"] = sorted(set(row["figures"]) | {Path(f).name for f in item["figures"]})
+    table = pd.DataFrame([{"analysis": r["analysis"], "notebook": ", ".join(r["notebooks"]),
+                           "figures shown as a note": ", ".join(r["figures"]), "reason": r["reason"]}
+                          for r in rows.values()])
+    return ('<section id="not-computable"><h2>What these data cannot support</h2>\n<p>Each analysis below was '
+            "not computed, for the reason given; its figures show the reason instead, and the claims that rest "
+            "on it are <em>not checkable</em> (not passed).</p>\n"
+            + html_table(table, table_id="not-computable-table") + "\n</section>")
 
 
 def manuscript_section(reports_dir: Path, paper_dir: Path) -> str:

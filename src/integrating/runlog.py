@@ -25,7 +25,7 @@ ERRORS = Path("reports/logs/errors.log")
 REPORT = Path("reports/index.html")
 CLAIMS_SUMMARY = Path("data/derived/claims_summary.csv")
 CLAIMS_CHECK = Path("data/derived/claims_check.csv")
-NOT_COMPUTABLE = Path("data/derived/not_computable.csv")
+PROVENANCE = Path("reports/provenance")
 
 _JOB = re.compile(r"^(?:local)?rule (\w+):$")
 _JOBID = re.compile(r"^\s+jobid: (\d+)$")
@@ -131,8 +131,12 @@ def _summary(started: float) -> list[str]:
         if int(row["n_fail"]):
             text += f"; not reproduced: {row['failing']}"
         lines.append(text)
-    if NOT_COMPUTABLE.is_file():
-        lines.append(f"analyses not computable on these data: {len(_rows(NOT_COMPUTABLE))} (see the report)")
+    from .provenance import not_computable
+
+    skipped = not_computable(PROVENANCE)
+    if skipped:
+        names = sorted({item["analysis"] for item in skipped})
+        lines.append(f"not computable on these data: {', '.join(names)} (the report says why)")
     if REPORT.is_file():
         lines.append(f"report: {REPORT.resolve()}")
     lines.append(f"run time: {time.monotonic() - started:.1f} s; full log: {LOG}")

@@ -109,7 +109,7 @@ def _two_groups(analysis: str, groups: pd.Series, clinics, what: str, setting: s
 
 
 def capabilities(data, *, rule: str = "share", threshold: float = 0.5, count_threshold: int = 3,
-                 min_answered: float = 0.5) -> list[Capability]:
+                 min_answered: float = 0.5, segments: pd.DataFrame | None | bool = None) -> list[Capability]:
     """One :class:`Capability` per analysis of :data:`ANALYSES` (one per mechanism code for
     ``mechanism_use``), for a raw-data folder or an already loaded :class:`~integrating.contract.Study`
     that follows the contract.
@@ -117,7 +117,8 @@ def capabilities(data, *, rule: str = "share", threshold: float = 0.5, count_thr
     ``rule``, ``threshold`` and ``count_threshold`` are the segmentation parameters
     (``segmentation_rule``, ``implementation_threshold``, ``implemented_count_threshold`` of
     config.yaml) and ``min_answered`` is ``composite_min_answered``: they decide which clinics form
-    the groups and which survey responses count.
+    the groups and which survey responses count. A step that reads the groups from notebook 02's
+    ``clinic_segments.csv`` passes that table as ``segments`` (``False`` when it was not written).
     """
     study = data if isinstance(data, contract.Study) else contract.load(Path(data))
     docs, seg = study.documents, study.coded_segments
@@ -142,7 +143,14 @@ def capabilities(data, *, rule: str = "share", threshold: float = 0.5, count_thr
             out.append(Capability("mechanism_use", True, f"applied in {n} document(s)", subject=code))
 
     setting = _rule(rule, threshold, count_threshold)
-    segmentation, groups = _groups(study, rule, threshold, count_threshold)
+    if segments is None:
+        segmentation, groups = _groups(study, rule, threshold, count_threshold)
+    elif segments is False:
+        segmentation, groups = Capability("segmentation", False, "clinic_segments.csv was not written: the case "
+                                                                 "segmentation is not computable (notebook 02 says why)"), None
+    else:
+        segmentation, groups = (Capability("segmentation", True, "groups from clinic_segments.csv"),
+                                segments.set_index("clinic_id")["group"])
     out.append(segmentation)
     if groups is None:
         out.append(Capability("group_comparison", False, "needs the case segmentation: " + segmentation.reason))
@@ -184,3 +192,91 @@ def _survey(study, min_answered: float) -> tuple[Capability, list]:
     if not both:
         return Capability("survey", False, "no clinic has valid responses in both waves"), []
     return Capability("survey", True, f"{len(valid)} valid responses; {len(both)} clinic(s) with both waves"), both
+
+
+# ----------------------------------------------------------------------------------------------
+# In a notebook: run a cell only when the data support its analysis
+
+
+class Guard:
+    """The analyses a notebook's data support, and the ``%%needs`` cell magic that uses them.
+
+    A cell that starts with ``%%needs ANALYSIS [ANALYSIS ...] [--tables T ...] [--figures F ...]
+    [--inputs I ...]`` runs only when every analysis named is computable and every input table (in
+    the derived folder) exists; otherwise the run records the analysis as not computable with the
+    reason (:meth:`integrating.provenance.Run.skip`): the tables the cell writes are removed and its
+    figures are replaced by a panel stating the reason. The cell's code stays as it is, and a notebook
+    run on data that support everything runs every cell.
+    """
+
+    def __init__(self, run, study, **parameters):
+        self.run = run
+        self.synthetic = bool(study.info.synthetic)
+        self.derived = Path(run.parameters.get("derived_dir", "data/derived"))
+        self.figures = Path(run.parameters.get("figures_dir", "figures"))
+        self.records = {c.analysis: c for c in capabilities(study, **parameters) if c.subject is None}
+        _register(self)
+
+    def reason(self, analyses, inputs=()) -> str | None:
+        """Why the analyses cannot run (None when they can)."""
+        for name in analyses:
+            if name not in self.records:
+                raise AnalysisError(f"%%needs: unknown analysis '{name}'; expected one of {', '.join(ANALYSES)}")
+            if not self.records[name].computable:
+                return self.records[name].reason
+        missing = [i for i in inputs if not (self.derived / i).is_file()]
+        if missing:
+            return (f"{', '.join(missing)} {'was' if len(missing) == 1 else 'were'} not written by an earlier step "
+                    "(not computable there; its notebook says why)")
+        return None
+
+    def allows(self, analyses, *, tables=(), figures=(), inputs=()) -> bool:
+        reason = self.reason(analyses, inputs)
+        if reason is None:
+            return True
+        self.run.skip(" + ".join(analyses) or "inputs", reason, tables=[self.derived / t for t in tables],
+                      figures=[self.figures / f for f in figures], synthetic=self.synthetic)
+        return False
+
+
+_ACTIVE: list[Guard] = []
+
+
+def _needs(line: str, cell: str):
+    """The ``%%needs`` cell magic (see :class:`Guard`)."""
+    import argparse
+    import ast
+    import shlex
+
+    from IPython import get_ipython
+    from IPython.display import display
+
+    parser = argparse.ArgumentParser(prog="%%needs", add_help=False)
+    parser.add_argument("analyses", nargs="*")
+    for option in ("--tables", "--figures", "--inputs"):
+        parser.add_argument(option, nargs="*", default=[])
+    args = parser.parse_args(shlex.split(line))
+    if not _ACTIVE:
+        raise AnalysisError("%%needs: no integrating.support.Guard was made in this notebook")
+    if not _ACTIVE[-1].allows(args.analyses, tables=args.tables, figures=args.figures, inputs=args.inputs):
+        return None
+    shell = get_ipython()
+    tree = ast.parse(cell)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<cell>", "exec"), shell.user_ns)  # errors propagate: the run fails as usual
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), shell.user_ns)
+        if value is not None:
+            display(value)
+    return None
+
+
+def _register(guard: Guard) -> None:
+    _ACTIVE[:] = [guard]
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the notebooks' kernel
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.register_magic_function(_needs, magic_kind="cell", magic_name="needs")

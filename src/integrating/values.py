@@ -225,8 +225,6 @@ def _parameters(c: _Collector, p: dict) -> None:
           src + "distinguishing_p_strong")
     c.add("param.distinguishing_p_weak", float(p.get("distinguishing_p_weak", 0.10)), "p", "decimals:2",
           src + "distinguishing_p_weak")
-    c.add("param.distinguishing_min_effect", float(p.get("distinguishing_min_effect", 0.8)), "standardised difference",
-          "decimals:1", src + "distinguishing_min_effect")
     c.add("param.composite_min_answered", float(p.get("composite_min_answered", 0.5)), "share", "percent:0",
           src + "composite_min_answered")
 

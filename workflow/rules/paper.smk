@@ -12,7 +12,7 @@ PAPER_OUTPUTS = [f"{PAPER_DIR}/manuscript.{fmt}" for fmt in PAPER_FORMATS] + [
 # The study parameters the manuscript's Methods report.
 VALUE_PARAMETERS = ("segmentation_rule", "implementation_threshold", "implemented_count_threshold",
                     "confidence_level", "distinguishing_p_strong", "distinguishing_p_weak",
-                    "distinguishing_min_effect", "composite_min_answered")
+                    "composite_min_answered")
 # The notebooks whose tables (and figures) the values and the manuscript read.
 STUDY_RECORDS = [f"{PROV}/{name}.json" for name in (
     "01_data_inventory", "02_case_segmentation", "03_conceptual_model", "04_survey_effect",
