@@ -98,13 +98,14 @@ agreement
 # %%
 # %%needs reliability --figures coding_reliability
 fig, ax = plotting.new_figure("one", 1.2 + 0.16 * len(agreement))
-reliability.reliability_plot(agreement, ax, labels=dict(zip(study.codebook["code"], study.codebook["label"])))
+labels = dict(zip(study.codebook["code"], study.codebook["label"]))
+reliability.reliability_plot(agreement, ax, labels=plotting.short_labels(labels))
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, Path(figures_dir) / "coding_reliability",
            caption="Inter-coder agreement per code at document-level code presence: Cohen's kappa (bars, with "
                    f"{agreement['ci_method'].iloc[0]} CIs), "
                    f"Krippendorff's alpha (points), overall kappa (dashed). {synthetic}data. "
-                   "Source: data/derived/coding_reliability.csv.")
+                   "Source: data/derived/coding_reliability.csv." + plotting.label_key(labels, plotting.short_labels(labels)))
 plt.show()
 
 # %%

@@ -69,6 +69,7 @@ can = support.Guard(run, study, rule=segmentation_rule, threshold=implementation
                     count_threshold=implemented_count_threshold)  # the analyses these data support
 synthetic = "SYNTHETIC " if study.info.synthetic else ""
 labels = dict(zip(study.codebook["code"], study.codebook["label"]))
+short = plotting.short_labels(labels)  # in figures; each caption gives the shortened ones in full
 mechanism_codes = study.mechanism_codes
 compare = dict(labels=labels, p_strong=distinguishing_p_strong, p_weak=distinguishing_p_weak,
                max_exact=permutation_max_exact)
@@ -139,14 +140,14 @@ matrix
 # %%
 # %%needs segmentation --figures mechanism_heatmap
 fig, ax = plotting.new_figure("one", 1.4 + 0.17 * len(rates))
-mechanisms.heatmap_plot(mechanisms.heatmap_data(rates, mechanism_codes, labels), ax,
+mechanisms.heatmap_plot(mechanisms.heatmap_data(rates, mechanism_codes, short), ax,
                         value_label="documents with code per 10 documents")
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "mechanism_heatmap",
            caption="Case-ordered meta-matrix: documents in which each integrating mechanism was coded, per 10 "
                    "documents of the clinic; clinics that implemented more above the line (labels coloured by "
                    f"group, implementation share in brackets). {synthetic}data. "
-                   "Source: data/derived/mechanism_rates.csv.")
+                   "Source: data/derived/mechanism_rates.csv." + plotting.label_key(labels, short))
 plt.show()
 
 # %% [markdown]
@@ -171,12 +172,12 @@ comparison
 # %%
 # %%needs group_comparison --figures mechanism_comparison
 fig, ax = plotting.new_figure("one", 1.0 + 0.38 * len(comparison))
-mechanisms.comparison_plot(comparison, ax)
+mechanisms.comparison_plot(comparison.assign(label=comparison["code"].map(short)), ax)
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "mechanism_comparison",
            caption="Integrating mechanisms by group: mean documents with the code per 10 documents; verdict, "
                    f"Holm-adjusted two-sided p ({comparison['test'].iloc[0]}) and Hedges g. {synthetic}data. "
-                   "Source: data/derived/mechanism_comparison.csv.")
+                   "Source: data/derived/mechanism_comparison.csv." + plotting.label_key(labels, short))
 plt.show()
 
 # %% [markdown]
@@ -199,11 +200,11 @@ barriers
 # %%
 # %%needs group_comparison --figures barrier_comparison
 fig, ax = plotting.new_figure("one", 1.0 + 0.38 * max(len(barriers), 1))
-mechanisms.comparison_plot(barriers, ax)
+mechanisms.comparison_plot(barriers.assign(label=barriers["code"].map(short)), ax)
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "barrier_comparison",
            caption="Barriers by group: mean documents with the code per 10 documents; verdict (either direction), "
-                   f"two-sided p and Hedges g. {synthetic}data. Source: data/derived/barrier_comparison.csv.")
+                   f"two-sided p and Hedges g. {synthetic}data. Source: data/derived/barrier_comparison.csv." + plotting.label_key(labels, short))
 plt.show()
 
 # %% [markdown]
@@ -230,24 +231,24 @@ connections
 # %%needs segmentation --figures stakeholder_connections
 shares = connections.merge(segments[["clinic_id", "implementation_share"]], on="clinic_id")
 fig, ax = plotting.new_figure("one", 1.4 + 0.17 * len(shares))
-mechanisms.heatmap_plot(mechanisms.heatmap_data(shares, stakeholder_codes, labels), ax, fmt="{:.0f}",
+mechanisms.heatmap_plot(mechanisms.heatmap_data(shares, stakeholder_codes, short), ax, fmt="{:.0f}",
                         value_label="mechanism segments overlapping the group", cmap="Greens")
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "stakeholder_connections",
            caption="Stakeholder groups reached by the integrating mechanisms: mechanism-coded segments overlapping "
                    "each stakeholder code, per clinic; implemented more above the line. "
-                   f"{synthetic}data. Source: data/derived/stakeholder_connections.csv.")
+                   f"{synthetic}data. Source: data/derived/stakeholder_connections.csv." + plotting.label_key(labels, short))
 plt.show()
 
 # %%
 # %%needs segmentation --figures stakeholder_networks
 fig, axes = plotting.new_figure("two", 3.0, ncols=2)
-mechanisms.network_plot(network, axes, labels=labels)
+mechanisms.network_plot(network, axes, labels=short)
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "stakeholder_networks",
            caption="Stakeholder groups (nodes; clinics of the group reaching them in brackets) and the pairs brought "
                    "together by one mechanism-coded segment (edges; number = clinics of the group). "
-                   f"{synthetic}data. Source: data/derived/stakeholder_connections.csv and coded segments.")
+                   f"{synthetic}data. Source: data/derived/stakeholder_connections.csv and coded segments." + plotting.label_key(labels, short))
 plt.show()
 
 # %% [markdown]
@@ -267,12 +268,12 @@ sensitivity
 # %%
 # %%needs segmentation --figures segmentation_sensitivity
 fig, axes = plotting.new_figure("two", 1.9 + 0.3 * len(mechanism_codes), nrows=2, height_ratios=[1.4, 0.3 * len(mechanism_codes)])
-mechanisms.sensitivity_plot(sensitivity, axes, codes=mechanism_codes, labels=labels, configured=cut)
+mechanisms.sensitivity_plot(sensitivity, axes, codes=mechanism_codes, labels=short, configured=cut)
 plotting.finish(fig, study.info.synthetic)
 run.figure(fig, figures / "segmentation_sensitivity",
            caption="Segmentation by implementation-share cut-off: clinics per group and clinics changing group "
                    f"relative to the configured rule ({rule_text}); verdict of each mechanism at each cut-off. "
-                   f"{synthetic}data. Source: data/derived/segmentation_sensitivity.csv.")
+                   f"{synthetic}data. Source: data/derived/segmentation_sensitivity.csv." + plotting.label_key(labels, short))
 plt.show()
 
 # %% [markdown]

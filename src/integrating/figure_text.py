@@ -74,6 +74,19 @@ def longest_word(text: str, style: TextStyle = LABEL_STYLE) -> float:
     return max((text_extent(w, style)[0] for w in words), default=0.0)
 
 
+def shorten(text: str, width: float, style: TextStyle = LABEL_STYLE) -> str:
+    """``text`` cut at the end (with an ellipsis) so that it is at most ``width`` points wide on one line."""
+    if text_extent(text, style)[0] <= width:
+        return text
+    words = text.split()
+    while len(words) > 1 and text_extent(" ".join(words) + "\u2026", style)[0] > width:
+        words.pop()
+    short = " ".join(words)
+    while len(short) > 1 and text_extent(short + "\u2026", style)[0] > width:
+        short = short[:-1]
+    return short.rstrip(" ,;:-") + "\u2026"
+
+
 def wrap(text: str, width: float, style: TextStyle = LABEL_STYLE) -> str:
     """Break ``text`` at spaces so that each line is at most ``width`` points wide ("\\n" forces a break).
 

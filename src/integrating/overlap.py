@@ -97,6 +97,19 @@ def layout_problems(fig, tol: float = 0.5) -> list[str]:
     return problems
 
 
+def warn_layout(fig) -> list[str]:
+    """Report every overlap found by :func:`layout_problems` as a :class:`LayoutWarning` (the figure is
+    still written: real labels must never stop a run); returns the problems."""
+    import warnings
+
+    from .errors import LayoutWarning
+
+    problems = layout_problems(fig)
+    for problem in problems:
+        warnings.warn(f"figure layout: {problem}", LayoutWarning, stacklevel=2)
+    return problems
+
+
 def check_layout(fig) -> None:
     """Raise :class:`AnalysisError` listing every overlap found by :func:`layout_problems`."""
     problems = layout_problems(fig)

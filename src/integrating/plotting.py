@@ -240,3 +240,23 @@ def not_computable_figure(analysis: str, reason: str, *, synthetic: bool = False
     ax.text(0.5, 0.5, "\n".join(lines), ha="center", va="center", fontsize=MIN_FONT_SIZE + 1, color="#5f6368",
             transform=ax.transAxes, gid="not-computable")
     return finish(fig, synthetic, check=False)
+
+
+def short_labels(labels: dict, max_chars: int = 26) -> dict:
+    """Labels for figures: each longer than ``max_chars`` cut at a word (with an ellipsis); real codebooks
+    have long labels, and a figure must lay them out, never stop. :func:`label_key` spells them out."""
+    out = {}
+    for key, label in labels.items():
+        label = str(label)
+        if len(label) <= max_chars:
+            out[key] = label
+            continue
+        cut = label[: max_chars - 1].rsplit(" ", 1)[0] if " " in label[: max_chars - 1] else label[: max_chars - 1]
+        out[key] = cut.rstrip(" ,;:-") + "\u2026"
+    return out
+
+
+def label_key(labels: dict, short: dict) -> str:
+    """A caption sentence giving the labels :func:`short_labels` shortened in full ("" when none was)."""
+    pairs = [f"{short[k]} = {labels[k]}" for k in labels if k in short and short[k] != str(labels[k])]
+    return (" Shortened labels in full: " + "; ".join(pairs) + ".") if pairs else ""

@@ -16,7 +16,7 @@ from .contract import GROUPS
 from .errors import AnalysisError
 from .derived import check_groups, require_columns
 from .diagram import MARGIN, STAMP_ROOM, _too_narrow
-from .figure_text import TextStyle, text_extent, wrap
+from .figure_text import TextStyle, shorten, text_extent, wrap
 from .plotting import fmt_number
 
 #: The derived tables Figure C reads.
@@ -95,6 +95,7 @@ def clinic_small_multiples_data(mechanism_rates: pd.DataFrame, stakeholder_conne
     return out[SMALL_COLUMNS]
 
 
+ROW_LABEL_FRACTION = 0.2  # widest row label, share of the figure's width
 ROW_PITCH = 9.0  # points between marker rows
 PANEL_MIN_W = 38.0
 PANEL_GAP = 7.0
@@ -121,6 +122,10 @@ def clinic_small_multiples_plot(data: pd.DataFrame, width: float = plotting.TWO_
     # Link widths scale with the value (per 10 documents), relative to the largest of its kind.
     max_mech = max(float(data.loc[data["kind"].eq("mechanism"), "value"].max()), 0.0) or 1.0
     max_stake = max(float(data.loc[data["kind"].eq("stakeholder"), "value"].max()), 0.0) or 1.0
+    # Long codebook labels are shortened to a fifth of the width each side; the caption gives them in full.
+    longest = ROW_LABEL_FRACTION * width_pt
+    mech = mech.assign(label=[shorten(str(t), longest, SMALL_LABEL_STYLE) for t in mech["label"]])
+    stake = stake.assign(label=[shorten(str(t), longest, SMALL_LABEL_STYLE) for t in stake["label"]])
     left_w = max((text_extent(t, SMALL_LABEL_STYLE)[0] for t in mech["label"]), default=0.0) + 3
     right_w = max((text_extent(t, SMALL_LABEL_STYLE)[0] for t in stake["label"]), default=0.0) + 3
     room = width_pt - 2 * MARGIN - left_w - right_w
@@ -135,6 +140,8 @@ def clinic_small_multiples_plot(data: pd.DataFrame, width: float = plotting.TWO_
     titles = []
     for p in panels.itertuples(index=False):
         head = wrap(str(p.clinic_label), panel_w, SMALL_TITLE_STYLE)
+        if head.count("\n") >= 2:  # a long real name: the clinic id, then the name's start
+            head = f"{p.clinic_id}\n{shorten(str(p.clinic_label), panel_w, SMALL_TITLE_STYLE)}"
         titles.append(f"{head}\n{fmt_number(100 * p.implementation_share, 0)}% \u00b7 {p.group}")
     title_h = max(text_extent(t, SMALL_TITLE_STYLE)[1] for t in titles)
     glyph_h = n_rows_glyph * ROW_PITCH
@@ -220,8 +227,20 @@ def clinic_small_multiples_plot(data: pd.DataFrame, width: float = plotting.TWO_
     return fig
 
 
-def clinic_small_multiples_caption(data: pd.DataFrame, n_clinics: int, synthetic: bool) -> str:
+def shortened_labels(data: pd.DataFrame, width: float = plotting.TWO_COLUMNS) -> dict[str, str]:
+    """The row labels and clinic names Figure C shortens at ``width`` inches: shown -> full."""
+    longest = ROW_LABEL_FRACTION * width * 72
+    labels = data.drop_duplicates("code")["label"].astype(str)
+    return {shorten(t, longest, SMALL_LABEL_STYLE): t for t in labels
+            if shorten(t, longest, SMALL_LABEL_STYLE) != t}
+
+
+def clinic_small_multiples_caption(data: pd.DataFrame, n_clinics: int, synthetic: bool,
+                                   width: float = plotting.TWO_COLUMNS) -> str:
     shown = data["panel"].nunique()
+    short = shortened_labels(data, width)
+    key = (" Shortened labels in full: " + "; ".join(f"{s} = {full}" for s, full in short.items()) + "."
+           if short else "")
     which = (f"all {shown} clinics" if shown == n_clinics
              else f"{shown} of {n_clinics} clinics, evenly spaced along that order")
     return (
@@ -233,5 +252,6 @@ def clinic_small_multiples_caption(data: pd.DataFrame, n_clinics: int, synthetic
         "mechanism-coded segment overlaps a segment coding that group in the same document; link width "
         "proportional to such overlaps per 10 documents (stakeholder_connections.csv). Widths are relative "
         "to the largest value of their kind in the figure. Colour: implemented more (blue) or less "
-        "(vermillion)."
+        "(vermillion). A clinic name longer than two lines of a panel is shown as the clinic id and the "
+        "name's start (full names in clinic_small_multiples.csv)." + key
     )
