@@ -416,11 +416,11 @@ def test_half_units_follow_ten_significant_digits(text, expected):
     assert claims.half_units([text])[0] == pytest.approx(expected)
 
 
-def test_grim_needs_the_survey_items(dirs):
+def test_grim_is_not_checkable_without_the_survey_items(dirs):
     derived, raw = dirs
     (raw / "survey_items.csv").unlink()
     row = _by_id(claims.check(derived, raw)).loc["grim_clinic_means"]
-    assert row["status"] == "fail" and "survey_items.csv not found" in row["reason"]
+    assert row["status"] == "not checkable" and "survey_items.csv not found" in row["reason"]
 
 
 # --- summary, inputs, notebook ---------------------------------------------------------------------
