@@ -40,7 +40,7 @@ threshold_grid = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7]
 distinguishing_p_strong = 0.05
 distinguishing_p_weak = 0.10
 mechanism_coders = "primary"
-show_excerpts = True
+show_excerpts = "auto"
 excerpts_per_mechanism = 2
 permutation_max_exact = 1000000
 
@@ -56,7 +56,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from integrating import contract, mechanisms, plotting, provenance, segmentation, support
+from integrating import config, contract, mechanisms, plotting, provenance, segmentation, support
 
 plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
                    one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
@@ -281,13 +281,15 @@ plt.show()
 #
 # For teaching: up to `excerpts_per_mechanism` coded passages per mechanism, verbatim, one per clinic,
 # from the clinics with the highest implementation share. Written and shown only when `show_excerpts`
-# is true. The synthetic texts are invented; **with real data keep `show_excerpts = False` unless the
-# participants' consent allows quoting** (a previous excerpts table is then removed).
+# is true, or `auto` and the data are synthetic: the synthetic texts are invented, while a real
+# study's field notes and interviews stay out unless `show_excerpts = True` is set because the
+# participants' consent allows quoting (a previous excerpts table is then removed).
 
 # %%
 # %%needs segmentation --tables mechanism_excerpts.csv
 excerpts_path = derived / "mechanism_excerpts.csv"
-if show_excerpts:
+shown, why = config.excerpts_shown(show_excerpts, study.info.synthetic)
+if shown:
     excerpts = mechanisms.mechanism_excerpts(segments, study.documents, study.coded_segments, mechanism_codes,
                                              excerpts_per_mechanism, study.text)
     run.table(excerpts, excerpts_path)
@@ -295,7 +297,7 @@ if show_excerpts:
         print(f"[{labels.get(row.code, row.code)} · {row.clinic_id} · {row.document_id}]\n  {row.excerpt}\n")
 else:
     excerpts_path.unlink(missing_ok=True)
-    print("Excerpts not shown (show_excerpts is false).")
+    print(f"Excerpts not shown: {why}.")
 
 # %%
 run.finish()

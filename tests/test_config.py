@@ -30,7 +30,7 @@ def test_every_key_is_commented_and_in_the_schema():
         ({"implementation_threshold": 1.5}, "key 'implementation_threshold' has value 1.5; expected a number between 0 and 1"),
         ({"implementation_threshold": "high"}, "key 'implementation_threshold' has value 'high'"),
         ({"segmentation_rule": "tertiles"}, "expected one of share, median, count"),
-        ({"show_excerpts": "yes"}, "key 'show_excerpts' has value 'yes'; expected true or false"),
+        ({"show_excerpts": "yes"}, "key 'show_excerpts' has value 'yes'; expected true, false or auto"),
         ({"threshold_grid": [0.2, 2]}, "key 'threshold_grid.1' has value 2"),
     ],
 )
@@ -48,3 +48,11 @@ def test_pipeline_refuses_a_bad_override_before_running_anything(tmp_path):
     assert proc.returncode != 0
     assert "implementation_threshold" in proc.stdout + proc.stderr
     assert "between 0 and 1" in proc.stdout + proc.stderr
+
+
+def test_excerpts_are_shown_for_synthetic_data_and_hidden_for_real_data_unless_set():
+    assert config.excerpts_shown("auto", True)[0] is True
+    shown, why = config.excerpts_shown("auto", False)
+    assert shown is False and "not marked synthetic" in why
+    assert config.excerpts_shown(True, False) == (True, "show_excerpts is true")
+    assert config.excerpts_shown(False, True)[0] is False

@@ -243,3 +243,111 @@ def test_make_verify_keeps_the_callers_config():
     assert "--config fail_on_claims=True raw_dir=elsewhere" in out
     out = subprocess.run(["make", "-n", "-C", str(paths.ROOT), "verify"], capture_output=True, text=True).stdout
     assert "--config fail_on_claims=True" in out
+
+
+# --- partial and real-looking studies: every analysis shows its result or says why not ----------------
+
+
+def _rewrite(path, rows, columns):
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _rows(path):
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader), reader.fieldnames
+
+
+def real_looking(raw):
+    """One coder, 60-character clinic names, 80-character code labels, and a descriptor that says the data
+    are real (synthetic: false)."""
+    segments, cols = _rows(raw / "coded_segments.csv")
+    first = sorted({r["coder"] for r in segments})[0]
+    _rewrite(raw / "coded_segments.csv", [r for r in segments if r["coder"] == first], cols)
+    clinics, cols = _rows(raw / "clinics.csv")
+    for i, r in enumerate(clinics):
+        r["clinic_label"] = f"Community Health Center of the Greater Riverside Valley {i:02d}".ljust(60, ".")
+    _rewrite(raw / "clinics.csv", clinics, cols)
+    codes, cols = _rows(raw / "codebook.csv")
+    for r in codes:
+        r["label"] = (r["label"] + ": what managers did to bring fragmented stakeholder groups together")[:80]
+    _rewrite(raw / "codebook.csv", codes, cols)
+    descriptor = json.loads((raw / "datapackage.json").read_text())
+    descriptor["study"]["synthetic"] = False
+    descriptor["study"]["description"] = "A study with one coder and long names."
+    (raw / "datapackage.json").write_text(json.dumps(descriptor, indent=2))
+
+
+def qualitative_only(raw):
+    for name in ("implementation_log", "survey_items", "survey_responses"):
+        (raw / f"{name}.csv").unlink()
+
+
+VARIANTS = {"real-looking": real_looking, "qualitative-only": qualitative_only, "two-clinics": None}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def partial_run(request, small_raw, tmp_path_factory):
+    from integrating import synth
+
+    raw = tmp_path_factory.mktemp("raw") / "raw"
+    if request.param == "two-clinics":
+        synth.write(synth.generate(seed=3, clinics=2), raw)
+    else:
+        shutil.copytree(small_raw, raw)
+        VARIANTS[request.param](raw)
+    work = tmp_path_factory.mktemp("work")
+    proc = runlog(work, raw)
+    return request.param, raw, work, proc
+
+
+def test_a_partial_study_runs_to_a_complete_report(partial_run):
+    name, raw, work, proc = partial_run
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    index = (work / "reports/index.html").read_text()
+    assert "The last run failed" not in index
+    records = {p.stem: json.loads(p.read_text()) for p in (work / "reports/provenance").glob("[0-9]*.json")}
+    assert len(records) == 7  # validation and the six notebooks all completed
+    skipped = {item["analysis"] for rec in records.values() for item in rec["not_computable"]}
+    expected = {"real-looking": {"reliability"}, "qualitative-only": {"segmentation", "survey_comparison"},
+                "two-clinics": {"group_comparison", "survey_comparison"}}[name]
+    assert expected <= skipped
+    if skipped:
+        assert 'id="not-computable"' in index and "not computable on these data" in proc.stdout
+    for stem in ("mechanism_comparison", "survey_forest", "clinic_small_multiples", "coding_reliability"):
+        assert (work / "figures" / f"{stem}.svg").is_file(), stem  # the result, or a note saying why not
+
+
+def test_claims_a_partial_study_cannot_support_are_not_checkable_and_verify_fails(partial_run):
+    name, raw, work, _ = partial_run
+    status = {r["claim_id"]: r["status"] for r in _rows(work / "data/derived/claims_check.csv")[0]}
+    if name == "real-looking":  # every analysis but reliability is computed (the claims may fail on 6 clinics)
+        assert "not checkable" not in status.values()
+        return
+    assert status["p_change"] == "not checkable" and status["change_more"] == "not checkable"
+    proc = snakemake(work, raw, "fail_on_claims=True", "--forcerun", "claims_check")
+    assert proc.returncode != 0 and "ClaimsFailed" in proc.stderr
+
+
+@pytest.mark.parametrize("partial_run", ["real-looking"], indirect=True)
+def test_the_texts_of_a_real_study_appear_in_no_output_by_default(partial_run):
+    name, raw, work, _ = partial_run
+    documents = {r["document_id"]: (raw / r["text_path"]).read_text(encoding="utf-8")
+                 for r in _rows(raw / "documents.csv")[0]}
+    passages = {documents[r["document_id"]][int(r["start"]):int(r["end"])]
+                for r in _rows(raw / "coded_segments.csv")[0]}
+    passages = {p for p in passages if len(p) >= 40}
+    assert passages
+    for folder in ("data/derived", "figures", "reports"):
+        for path in (work / folder).rglob("*"):
+            if path.is_file() and path.suffix in {".csv", ".txt", ".ipynb", ".html", ".json", ".svg"}:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                assert not any(p in text for p in passages), f"{path} holds a passage of the texts"
+    assert 'id="excerpts-hidden"' in (work / "reports/index.html").read_text()

@@ -41,6 +41,17 @@ def check(config: dict, *, source: str = "config", schema_path=None) -> dict:
     return config
 
 
+def excerpts_shown(setting, synthetic: bool) -> tuple[bool, str]:
+    """Whether verbatim excerpts of the texts are shown, and why: ``show_excerpts`` true or false as set;
+    ``auto`` shows them for synthetic data only (a real study's field notes stay out of every output)."""
+    if setting is True or setting is False:
+        return setting, f"show_excerpts is {str(setting).lower()}"
+    if synthetic:
+        return True, "the data are synthetic (show_excerpts: auto)"
+    return False, ("the data are not marked synthetic, so verbatim text stays out (show_excerpts: auto); set "
+                   "show_excerpts to true only when the participants' consent allows quoting")
+
+
 def load(path=None, overrides: dict | None = None) -> dict:
     """Read the config file, apply ``overrides`` and check the result."""
     path = Path(path or paths.CONFIG)

@@ -542,6 +542,12 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
                         f"found ({esc(inventory_path)}).</p></section>")
     if excerpts is not None:
         sections.append(_excerpts_section(excerpts))
+    elif not show_excerpts:
+        sections.append('<section id="excerpts-hidden"><h2>Excerpts</h2><p class="muted">Verbatim excerpts of the '
+                        "coded texts are not shown: show_excerpts is false, or auto and the data are not marked "
+                        "synthetic. A real study's field notes and interviews stay out of the report, the "
+                        "executed notebooks and the manuscript unless show_excerpts is set to true because the "
+                        "participants' consent allows quoting.</p></section>")
     toc = ['<a href="#claims-check">Claims</a>', '<a href="#robustness">Robustness</a>',
            *(['<a href="#manuscript">Manuscript</a>'] if manuscript else []), '<a href="#figures">Figures</a>',
            '<a href="#notebooks">Notebooks</a>', '<a href="#inventory">Inventory</a>']

@@ -21,6 +21,19 @@ if not Path(config["model_file"]).is_absolute():
     config["model_file"] = str(BASE / config["model_file"])
 
 
+def raw_is_synthetic():
+    """Whether the data set's descriptor says synthetic: true (anything else counts as real data)."""
+    try:
+        study = json.loads(Path(RAW, "datapackage.json").read_text(encoding="utf-8")).get("study", {})
+    except (OSError, ValueError):
+        return False
+    return study.get("synthetic") is True
+
+
+# Excerpts of the texts: `auto` is decided here, once, from the data (config.excerpts_shown).
+config["show_excerpts"] = study_config.excerpts_shown(config["show_excerpts"], raw_is_synthetic())[0]
+
+
 def notebook(name):
     return NOTEBOOKS / f"{name}.ipynb"
 
