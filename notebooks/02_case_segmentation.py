@@ -58,9 +58,7 @@ import matplotlib.pyplot as plt
 
 from integrating import config, contract, mechanisms, plotting, provenance, segmentation, support
 
-plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
-                   one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
-                   extra_formats=[figure_pack_format])
+plotting.use_style(**plotting.config_settings(globals()))  # the figure_* parameters
 run = provenance.Run.start("02_case_segmentation", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())

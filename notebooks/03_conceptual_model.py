@@ -63,9 +63,7 @@ from integrating import conceptual_model, contract, diagram, evidenced_model, ov
 from integrating import small_multiples, support
 from integrating.derived import derived_paths, read_derived
 
-plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
-                   one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
-                   extra_formats=[figure_pack_format])
+plotting.use_style(**plotting.config_settings(globals()))  # the figure_* parameters
 run = provenance.Run.start("03_conceptual_model", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())

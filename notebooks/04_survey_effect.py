@@ -55,9 +55,7 @@ import pandas as pd
 from integrating import contract, plotting, provenance, support, survey
 from integrating.derived import read_derived
 
-plotting.use_style(formats=figure_formats, dpi=figure_dpi, font_size=figure_font_size,
-                   one_column_mm=figure_width_one_column_mm, two_columns_mm=figure_width_two_columns_mm,
-                   extra_formats=[figure_pack_format])
+plotting.use_style(**plotting.config_settings(globals()))  # the figure_* parameters
 run = provenance.Run.start("04_survey_effect", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import matplotlib
+import matplotlib.pyplot
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.text import Text
@@ -169,3 +172,15 @@ def write_model(tmp_path, data, name="m.yaml"):
 
 def base_data():
     return yaml.safe_load(conceptual_model.MODEL_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def style():
+    """The compendium's style with the default settings; rcParams and settings restored afterwards."""
+    saved = plotting.SETTINGS
+    with matplotlib.rc_context():
+        plotting.use_style(formats=("svg", "pdf", "png"), dpi=600, font_size=8, one_column_mm=85,
+                           two_columns_mm=175, extra_formats=())
+        yield
+    plotting.SETTINGS = saved
+    matplotlib.pyplot.close("all")

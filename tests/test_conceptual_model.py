@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import matplotlib
 import pytest
 from figure_fixtures import (
     MECH,
@@ -14,15 +13,7 @@ from figure_fixtures import (
 
 from integrating import (
     conceptual_model,
-    plotting,
 )
-
-
-@pytest.fixture(autouse=True)
-def style():
-    with matplotlib.rc_context():
-        plotting.use_style()
-        yield
 
 
 def test_packaged_model_loads_with_the_four_mechanisms_in_one_group():

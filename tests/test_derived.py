@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-import matplotlib
 import pytest
 from figure_fixtures import (
     clinic_tables,
@@ -13,16 +12,8 @@ from integrating import (
     conceptual_model,
     derived,
     evidenced_model,
-    plotting,
 )
 from integrating.errors import AnalysisError
-
-
-@pytest.fixture(autouse=True)
-def style():
-    with matplotlib.rc_context():
-        plotting.use_style()
-        yield
 
 
 def test_read_derived_checks_file_and_columns(tmp_path):

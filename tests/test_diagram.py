@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-import matplotlib
 import pytest
-from figure_fixtures import (
+from figure_fixtures import (  # style: autouse, the compendium's figure style
+    style,  # noqa: F401
     MECH,
     WIDTHS,
     base_data,
@@ -24,13 +24,6 @@ from integrating import (
     provenance,
 )
 from integrating.errors import AnalysisError
-
-
-@pytest.fixture(autouse=True)
-def style():
-    with matplotlib.rc_context():
-        plotting.use_style()
-        yield
 
 
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-import matplotlib
 import numpy as np
 import pytest
-from figure_fixtures import (
+from figure_fixtures import (  # style: autouse, the compendium's figure style
+    style,  # noqa: F401
     STAKE,
     WIDTHS,
     base_data,
@@ -24,13 +24,6 @@ from integrating import (
     plotting,
 )
 from integrating.errors import AnalysisError
-
-
-@pytest.fixture(autouse=True)
-def style():
-    with matplotlib.rc_context():
-        plotting.use_style()
-        yield
 
 
 def test_evidenced_model_data_matches_hand_worked_values():

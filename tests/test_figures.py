@@ -31,20 +31,8 @@ from integrating import conceptual_model as cm
 from integrating.errors import ConfigError
 
 from figure_fixtures import MM_PER_POINT as MM
-from figure_fixtures import pdf_width_mm
+from figure_fixtures import pdf_width_mm, style  # noqa: F401  (style: autouse, the compendium's figure style)
 
-
-
-@pytest.fixture(autouse=True)
-def style():
-    """The compendium's style with the default settings; rcParams and settings restored afterwards."""
-    saved = plotting.SETTINGS
-    with matplotlib.rc_context():
-        plotting.use_style(formats=("svg", "pdf", "png"), dpi=600, font_size=8, one_column_mm=85,
-                           two_columns_mm=175, extra_formats=())
-        yield
-    plotting.SETTINGS = saved
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

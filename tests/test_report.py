@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io as stdio
 import json
+import shutil
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -294,3 +295,27 @@ def test_cli_build_site(tmp_path, capsys):
     index = (root / "reports/index.html").read_text(encoding="utf-8")
     assert EXCERPT_MARKER in index and "Origin of the data unknown" in index
     assert "report site:" in capsys.readouterr().out
+
+
+def test_figures_come_in_the_study_order_with_their_numbers_and_titles(tmp_path):
+    root = make_workdir(tmp_path / "w")
+    figures = root / "figures"
+    for stem in ("implementation_trajectories", "inventory", "survey_forest"):
+        shutil.copyfile(figures / "survey_change.svg", figures / f"{stem}.svg")
+        (figures / f"{stem}.txt").write_text(f"Caption of {stem}.")
+    index = report.build_site(root).read_text(encoding="utf-8")
+    order = re.findall(r'<figure class="figure" id="fig-([^"]+)">', index)
+    assert order == ["inventory", "implementation_trajectories", "survey_forest", "scatter plot", "survey_change"]
+    assert "Figure 1. Implementation over the study and the clinics in case order</strong>" in index
+    assert re.search(r"Figure S\d+\. Documents per clinic by source</strong>", index)
+    assert 'href="#zoom-inventory"' in index and 'id="zoom-inventory"' in index  # click to enlarge
+
+
+def test_the_study_description_is_rendered_as_markdown_and_escaped(tmp_path):
+    root = make_workdir(tmp_path / "w")
+    descriptor = root / "data/raw/datapackage.json"
+    data = json.loads(descriptor.read_text())
+    data["study"]["description"] = "Made by `integrating synth` <script>alert(1)</script>."
+    descriptor.write_text(json.dumps(data))
+    index = report.build_site(root).read_text(encoding="utf-8")
+    assert "<code>integrating synth</code>" in index and "<script>alert" not in index

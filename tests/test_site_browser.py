@@ -102,7 +102,7 @@ def test_every_page_loads_without_console_errors(visits):
 
 def test_every_image_has_loaded(visits, site):
     index = visits[site / "reports" / "index.html"]
-    assert len(index["images"]) == 2  # the SVG figure and the PNG-only figure
+    assert len(index["images"]) == 4  # the SVG figure and the PNG-only figure, each with its enlarged view
     n = 0
     for path, v in visits.items():
         for img in v["images"]:
@@ -161,3 +161,19 @@ def test_the_checks_do_catch_a_broken_page(browser, tmp_path):
     assert v["images"][0]["width"] == 0
     assert v["failed"] and "missing.png" in v["failed"][0]
     assert not Path(unquote(urlsplit(v["links"][0]["url"]).path)).is_file()
+
+
+def test_a_click_on_a_figure_opens_it_enlarged_and_a_second_click_closes_it(browser, site):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto((site / "reports" / "index.html").as_uri())
+    figure = page.locator("figure.figure").first
+    stem = figure.get_attribute("id").removeprefix("fig-")
+    zoom = page.locator(f"a.zoom[id='zoom-{stem}']")
+    assert not zoom.is_visible()
+    small = figure.locator("a.enlarge img").bounding_box()["width"]
+    figure.locator("a.enlarge").click()
+    assert zoom.is_visible()
+    assert zoom.locator("img").bounding_box()["width"] > small
+    zoom.click()
+    assert not zoom.is_visible()
+    page.close()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-import matplotlib
 import pandas as pd
 import pytest
-from figure_fixtures import (
+from figure_fixtures import (  # style: autouse, the compendium's figure style
+    style,  # noqa: F401
     MECH,
     STAKE,
     WIDTHS,
@@ -24,13 +24,6 @@ from integrating import (
     small_multiples,
 )
 from integrating.errors import AnalysisError
-
-
-@pytest.fixture(autouse=True)
-def style():
-    with matplotlib.rc_context():
-        plotting.use_style()
-        yield
 
 
 def test_small_multiples_data_hand_worked():

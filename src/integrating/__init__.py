@@ -1,0 +1,1 @@
+"""The Integrating compendium: one module per concept of the study (README.md, "Layout")."""

@@ -191,6 +191,8 @@ class Run:
         The tables it would write are removed (a later step must not read a previous run's numbers);
         each figure it would draw is written as a panel that states the reason, so the report shows it
         where the figure would be."""
+        import matplotlib.pyplot as plt
+
         from . import plotting
 
         for table in map(Path, tables):
@@ -198,7 +200,7 @@ class Run:
         for stem in figures:
             fig = plotting.not_computable_figure(analysis, reason, synthetic=synthetic)
             self.figure(fig, stem, caption=f"Not computable on these data ({analysis}): {reason}")
-            plotting.plt.close(fig)
+            plt.close(fig)
         self.not_computable.append({"analysis": analysis, "reason": reason, "tables": [str(t) for t in tables],
                                     "figures": [str(f) for f in figures]})
         print(f"NOT COMPUTABLE on these data: {analysis}: {reason}")

@@ -88,6 +88,12 @@ tr.not-checkable td.status { background: #eef1f4; color: var(--muted); font-weig
 .counts .fail { color: var(--fail-ink); font-weight: 600; }
 figure.figure { margin: 1.2rem 0 2rem; }
 figure.figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
+a.enlarge { cursor: zoom-in; }
+a.zoom { display: none; }
+a.zoom:target { display: flex; position: fixed; inset: 0; z-index: 10; background: rgba(20, 20, 20, 0.85);
+                align-items: center; justify-content: center; cursor: zoom-out; }
+a.zoom:target img { max-width: 96vw; max-height: 96vh; width: 96vw; height: auto; object-fit: contain;
+                    background: #fff; border: 0; }
 figcaption { margin-top: 0.3rem; }
 .links { font-size: 0.9rem; }
 pre.json { background: #f7f8fa; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
@@ -129,6 +135,13 @@ PAGE = """\
 
 FOOTER = ("Static report of the Integrating compendium, built from reports/, figures/ and data/derived/ "
           "by <code>integrating build-site</code>. Opens from disk; needs no network.")
+
+
+def markdown(text: str) -> str:
+    """Markdown of a data set's own text (its description) as HTML; any HTML in it is escaped."""
+    import mistune  # nbconvert's Markdown renderer, already installed with it
+
+    return mistune.create_markdown(escape=True)(str(text)).strip()
 
 
 def esc(value) -> str:
@@ -195,15 +208,22 @@ def figure_owners(records: dict[str, dict]) -> dict[str, str]:
 
 
 def figures(figures_dir) -> list[dict]:
-    """Every figure stem under ``figures_dir`` with its files and caption, sorted by stem."""
+    """Every figure under ``figures_dir`` with its files, caption, number and title, in the study's order
+    (:data:`integrating.figures.FIGURES`: data, segmentation, mechanisms, model, survey, robustness);
+    figures the registry does not know follow, by file name."""
+    from .figures import BY_STEM, FIGURES
+
     figures_dir = Path(figures_dir)
-    stems = sorted({p.stem for p in figures_dir.glob("*") if p.suffix.lstrip(".") in FIGURE_FORMATS})
+    present = {p.stem for p in figures_dir.glob("*") if p.suffix.lstrip(".") in FIGURE_FORMATS}
+    stems = [f.stem for f in FIGURES if f.stem in present] + sorted(present - set(BY_STEM))
     out = []
     for stem in stems:
         files = {fmt: figures_dir / f"{stem}.{fmt}" for fmt in FIGURE_FORMATS if (figures_dir / f"{stem}.{fmt}").is_file()}
         caption_path = figures_dir / f"{stem}.txt"
         caption = caption_path.read_text(encoding="utf-8").strip() if caption_path.is_file() else ""
-        out.append({"stem": stem, "files": files, "caption": caption})
+        known = BY_STEM.get(stem)
+        out.append({"stem": stem, "files": files, "caption": caption,
+                    "label": known.label if known else "", "title": known.title if known else stem})
     return out
 
 
@@ -322,10 +342,16 @@ def figure_block(fig: dict, owner: str | None, has_notebook: bool, has_record: b
     stem = fig["stem"]
     shown = next((fmt for fmt in FIGURE_DISPLAY if fmt in fig["files"]), None)
     caption = fig["caption"] or "(no caption file)"
+    title = f"{fig.get('label', '')}. {fig.get('title', stem)}".lstrip(". ")
     parts = [f'<figure class="figure{" stale" if earlier else ""}" id="fig-{esc(stem)}">', _earlier(earlier)]
     if shown:
-        parts.append(f'<img src="{href(f"{SITE}/figures/{stem}.{shown}")}" alt="{esc(caption)}">')
-    parts.append(f"<figcaption><strong>{esc(stem)}</strong>. {esc(caption)}</figcaption>")
+        src = href(f"{SITE}/figures/{stem}.{shown}")
+        # Click to enlarge: the image links to a full-window view (CSS :target, no script); a click closes it.
+        parts.append(f'<a class="enlarge" href="#zoom-{esc(stem)}" title="Enlarge"><img src="{src}" alt="{esc(caption)}"></a>')
+        parts.append(f'<a class="zoom" id="zoom-{esc(stem)}" href="#fig-{esc(stem)}" title="Close">'
+                     f'<img src="{src}" alt="{esc(title)}, enlarged"></a>')
+    parts.append(f"<figcaption><strong>{esc(title)}</strong> <span class=\"muted\">({esc(stem)})</span>. "
+                 f"{esc(caption)}</figcaption>")
     links = [f'<a href="{href(f"{SITE}/figures/{stem}.{fmt}")}">{fmt.upper()}</a>' for fmt in fig["files"]]
     made = ""
     if owner:
@@ -515,10 +541,14 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     # landing page
     sections = [_intro(origin)]
     stale = earlier_than(records, last_run)
+    not_computed = provenance.not_computable(provenance_dir)
+    summary = run_summary(derived_dir, not_computed)
+    if summary:
+        sections.append(summary)
     sections.append(claims_section(claims, str(claims_path), synthetic=origin["synthetic"],
                                    earlier=stale.get("05_claims_check")))
     sections.append(robustness_section(robustness, str(robustness_path)))
-    skipped = not_computable_section(provenance.not_computable(provenance_dir))
+    skipped = not_computable_section(not_computed)
     if skipped:
         sections.append(skipped)
     manuscript = manuscript_section(reports_dir, workdir / "paper")
@@ -599,6 +629,40 @@ def failure_banner(last_run: dict | None) -> str:
             "marked <em>from an earlier run</em> were not remade by it.<pre>" + esc(message) + "</pre></div>\n")
 
 
+def run_summary(derived_dir: Path, skipped: list[dict]) -> str:
+    """"What this run shows": a short paragraph generated from the derived tables, so it holds on any data."""
+    said = []
+    segments = _read_csv(derived_dir / "clinic_segments.csv") if (derived_dir / "clinic_segments.csv").is_file() else None
+    if segments is not None and "group" in segments.columns:
+        n = segments["group"].value_counts()
+        said.append(f"Of {len(segments)} clinics, {n.get('more', 0)} implemented more of their changes and "
+                    f"{n.get('less', 0)} less.")
+    comparison = (_read_csv(derived_dir / "mechanism_comparison.csv")
+                  if (derived_dir / "mechanism_comparison.csv").is_file() else None)
+    if comparison is not None and "verdict" in comparison.columns:
+        strong = comparison.loc[comparison["verdict"].str.startswith("strongly"), "label"].tolist()
+        said.append(f"{len(strong)} of the {len(comparison)} integrating mechanisms distinguished the clinics that "
+                    "implemented more (Holm-adjusted p)" + (f": {', '.join(strong)}." if strong else "."))
+    groups = (_read_csv(derived_dir / "survey_group_change.csv")
+              if (derived_dir / "survey_group_change.csv").is_file() else None)
+    effects = _read_csv(derived_dir / "survey_effects.csv") if (derived_dir / "survey_effects.csv").is_file() else None
+    if groups is not None and effects is not None and {"group", "mean_change"} <= set(groups.columns):
+        change = dict(zip(groups["group"], pd.to_numeric(groups["mean_change"])))
+        student = effects.loc[effects["analysis"].eq("student_t")]
+        p = float(student["p_value"].iloc[0]) if len(student) else float("nan")
+        words = {g: ("rose" if change.get(g, 0) > 0 else "fell" if change.get(g, 0) < 0 else "did not change")
+                 for g in ("more", "less")}
+        said.append(f"Patients' ratings {words['more']} by {abs(change.get('more', 0)):.2f} in the clinics that "
+                    f"implemented more and {words['less']} by {abs(change.get('less', 0)):.2f} in the others "
+                    f"(two-sided Student t-test of clinic change, p = {p:.3f}).")
+    if skipped:
+        said.append(f"{len({i['analysis'] for i in skipped})} analyses are not computable on these data (listed below).")
+    if not said:
+        return ""
+    return ('<section id="summary"><h2>What this run shows</h2><p>' + esc(" ".join(said))
+            + ' <span class="muted">(Generated from the derived tables of this run.)</span></p></section>')
+
+
 def not_computable_section(items: list[dict]) -> str:
     """What these data cannot support, and why: one row per analysis and reason, with the steps it stopped."""
     if not items:
@@ -647,7 +711,7 @@ def _intro(origin: dict) -> str:
     study = []
     if origin.get("months"):
         study.append(f"{esc(origin['months'])} months from {esc(origin.get('start_date', ''))}")
-    desc = f"<p>{esc(origin['description'])}</p>" if origin.get("description") else ""
+    desc = markdown(origin["description"]) if origin.get("description") else ""
     return ('<section id="about"><p class="citation">Reproduction of ' + cite + doi_link + "</p>\n"
             + desc + (f"<p>Study period: {'; '.join(study)}.</p>" if study else "") + "</section>")
 
