@@ -234,7 +234,9 @@ class Guard:
         reason = self.reason(analyses, inputs)
         if reason is None:
             return True
-        self.run.skip(" + ".join(analyses) or "inputs", reason, tables=[self.derived / t for t in tables],
+        # Named by its analyses, else by what it would have made (a figure of notebook 03).
+        name = " + ".join(analyses) or ", ".join(list(figures) or [Path(t).stem for t in tables]) or "inputs"
+        self.run.skip(name, reason, tables=[self.derived / t for t in tables],
                       figures=[self.figures / f for f in figures], synthetic=self.synthetic)
         return False
 
