@@ -6,8 +6,10 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from integrating import contract, support, validate
+from integrating.errors import AnalysisError
 from qda_fixtures import make_raw
 
 
@@ -128,3 +130,30 @@ def test_validate_takes_the_groups_from_a_config_file(tmp_path):
     # Every clinic implemented at least 0 changes: all three are 'more'.
     assert ("group_comparison: not computable: group 'less' has fewer than 2 clinics with documents "
             "('more' 3, 'less' 0; rule count, threshold 0)") in proc.stderr
+
+
+def test_a_guard_skips_what_the_data_cannot_support_and_says_why(raw_copy, tmp_path):
+    import json
+
+    from integrating import provenance
+
+    keep_rows(raw_copy, "coded_segments", lambda df: df["coder"].eq(df["coder"].iloc[0]))  # one coder
+    study = contract.load(raw_copy)
+    derived, figures = tmp_path / "derived", tmp_path / "figures"
+    derived.mkdir()
+    stale = derived / "coding_reliability.csv"
+    stale.write_text("from an earlier run\n")
+    run = provenance.Run("01_x", {"derived_dir": str(derived), "figures_dir": str(figures)}, tmp_path / "prov")
+    guard = support.Guard(run, study)
+    assert guard.allows(["inventory"]) is True
+    assert guard.allows(["reliability"], tables=["coding_reliability.csv"], figures=["coding_reliability"]) is False
+    assert not stale.exists()  # a later step must not read an earlier run's numbers
+    caption = (figures / "coding_reliability.txt").read_text()
+    assert caption.startswith("Not computable on these data (reliability): a single coder")
+    assert (figures / "coding_reliability.svg").is_file()
+    assert guard.allows([], inputs=["absent.csv"]) is False
+    record = json.loads(run.finish().read_text())
+    assert [item["analysis"] for item in record["not_computable"]] == ["reliability", "inputs"]
+    assert "absent.csv was not written" in record["not_computable"][1]["reason"]
+    with pytest.raises(AnalysisError, match="unknown analysis 'nonsense'"):
+        guard.allows(["nonsense"])
