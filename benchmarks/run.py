@@ -60,8 +60,11 @@ def pipeline_order() -> list[tuple[str, dict]]:
     for line in proc.stdout.splitlines():
         if " run-notebook " in line:
             parts = line.split(" run-notebook ", 1)[1].split(" ", 2)
-            params_json = parts[2].rsplit(" --cwd", 1)[0].strip().strip("'")
-            jobs.append((parts[0], json.loads(params_json)))
+            params = json.loads(parts[2].rsplit(" --cwd", 1)[0].strip().strip("'"))
+            # The workflow's paths into the compendium are relative to its working folder: make them absolute.
+            if not Path(params.get("model_file", "/")).is_absolute():
+                params["model_file"] = str((Path(tmp) / params["model_file"]).resolve())
+            jobs.append((str((Path(tmp) / parts[0]).resolve()), params))
     return jobs
 
 
