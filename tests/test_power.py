@@ -15,7 +15,7 @@ import pytest
 import scipy.stats as st
 from statsmodels.stats.power import TTestIndPower
 
-from integrating import io, paths, power, survey
+from integrating import io, mixed_model, paths, power, survey
 from integrating.errors import AnalysisError
 
 TINY = {
@@ -132,7 +132,7 @@ def test_closed_form_mixed_model_equals_statsmodels_mixedlm(icc, seed):
     d = design(clinics=10, share_more=0.5, respondents=6, icc=icc, difference=0.2)
     scored, groups, y = response_level(d, seed)
     table = survey.clinic_change(scored, groups).table
-    ref = survey.mixedlm_random_intercept_only(scored, table)
+    ref = mixed_model.mixedlm_random_intercept_only(scored, table)
     means = y.mean(axis=2)
     ss = ((y - means[:, :, None]) ** 2).sum()
     ours = power.balanced_mixed_interaction(means[None, :, 0], means[None, :, 1], np.array([ss]), d.n_more,

@@ -11,7 +11,7 @@ import pytest
 import statsmodels
 from statsmodels.stats.weightstats import DescrStatsW
 
-from integrating import rounding, stats, survey
+from integrating import mixed_model, rounding, stats, survey
 from integrating.errors import AnalysisError
 
 # ----------------------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_random_intercept_fit_matches_lme4_on_dietox():
     # Reference: R lme4, lmer(Weight ~ Time + (1 | Pig), data = dietox) (REML), as recorded with the data.
     data = dietox()
     exog = pd.DataFrame({"Intercept": 1.0, "Time": data["Time"].astype(float)})
-    fit = survey.random_intercept_fit(data["Weight"], exog, data["Pig"])
+    fit = mixed_model.random_intercept_fit(data["Weight"], exog, data["Pig"])
     r = fit.result
     np.testing.assert_allclose(r.fe_params, [15.723523, 6.942505], rtol=1e-5)
     np.testing.assert_allclose(r.bse_fe, [0.78805374, 0.03338727], rtol=1e-4)
@@ -270,7 +270,7 @@ def test_mixedlm_balanced_equals_the_two_stage_student_t():
     scored = balanced_scored(CHANGE, GROUPS, per=5, seed=4, noise_sd=0.05)
     table = survey.clinic_change(scored, pd.Series(GROUPS, index=[f"C{i:02d}" for i in range(16)])).table
     np.testing.assert_allclose(table["change"], CHANGE, atol=1e-9)
-    m = survey.mixedlm_interaction(scored, table, confidence=0.9)
+    m = mixed_model.mixedlm_interaction(scored, table, confidence=0.9)
     t = stats.student_t(table["change"], table["group"], confidence=0.9)
     assert m.estimate == pytest.approx(t.estimate, rel=1e-6)
     assert m.df == t.df == 14
@@ -296,13 +296,13 @@ def test_mixed_models_equal_r_lme4(name):
     """Against R lme4 + lmerTest (tests/reference/mixed_model.R): the clinic x wave model, tested with t
     on clinics - 2 df, and the random-intercept-only row."""
     scored, table, ref = reference_data(name)
-    m = survey.mixedlm_interaction(scored, table)
+    m = mixed_model.mixedlm_interaction(scored, table)
     r = ref.loc["clinic_x_wave"]
     assert m.estimate == pytest.approx(r["estimate"], abs=1e-4)
     assert m.estimate / m.statistic == pytest.approx(r["se"], rel=1e-3)
     assert m.df == r["df_clinics"]
     assert m.p_value == pytest.approx(r["p_t_clinics"], abs=1e-3)
-    only = survey.mixedlm_random_intercept_only(scored, table)
+    only = mixed_model.mixedlm_random_intercept_only(scored, table)
     r = ref.loc["random_intercept_only"]
     assert only.estimate == pytest.approx(r["estimate"], abs=1e-4)
     assert only.p_value == pytest.approx(r["p_wald_z"], abs=1e-3)
@@ -325,7 +325,7 @@ def test_mixedlm_bundled_reference_values():
     mine = scored.loc[scored["included"] & scored["clinic_id"].isin(table["clinic_id"])]
     np.testing.assert_array_equal(mine["response_id"], bundled["response_id"])
     np.testing.assert_allclose(mine["composite"], bundled["composite"], rtol=1e-15)
-    m = survey.mixedlm_interaction(scored, table)
+    m = mixed_model.mixedlm_interaction(scored, table)
     assert round(m.estimate, 5) == 0.15423 and round(m.estimate / m.statistic, 5) == 0.06293
     assert (m.df, round(m.p_value, 4)) == (14, 0.0280)
 
@@ -334,18 +334,18 @@ def test_one_optimiser_can_stop_at_a_worse_optimum_the_best_of_several_does_not(
     """Synthetic study, seed 4: L-BFGS alone stops at a worse REML optimum (lme4: 0.2470, here 0.2514);
     the kept fit is the best of the optimisers and equals lme4."""
     scored, table, ref = reference_data("synth4")
-    alone, _ = survey.clinic_wave_fit(scored, table, methods=("lbfgs",))
-    best, _ = survey.clinic_wave_fit(scored, table)
+    alone, _ = mixed_model.clinic_wave_fit(scored, table, methods=("lbfgs",))
+    best, _ = mixed_model.clinic_wave_fit(scored, table)
     assert best.result.llf > alone.result.llf + 1
     assert best.result.llf == pytest.approx(ref.loc["clinic_x_wave", "reml_loglik"], abs=1e-4)
-    assert abs(alone.result.fe_params[survey.TERM] - ref.loc["clinic_x_wave", "estimate"]) > 1e-3
-    assert best.result.fe_params[survey.TERM] == pytest.approx(ref.loc["clinic_x_wave", "estimate"], abs=1e-5)
+    assert abs(alone.result.fe_params[mixed_model.TERM] - ref.loc["clinic_x_wave", "estimate"]) > 1e-3
+    assert best.result.fe_params[mixed_model.TERM] == pytest.approx(ref.loc["clinic_x_wave", "estimate"], abs=1e-5)
 
 
 def test_boundary_fit_is_reported():
     scored, table, ref = reference_data("synth6")
     assert ref.loc["clinic_x_wave", "singular"]
-    assert "clinic x wave variance estimated at 0 (boundary)" in survey.mixedlm_interaction(scored, table).test
+    assert "clinic x wave variance estimated at 0 (boundary)" in mixed_model.mixedlm_interaction(scored, table).test
 
 
 def test_forest_data_leaves_out_the_random_intercept_only_row():
