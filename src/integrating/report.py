@@ -49,68 +49,8 @@ REMOTE_TAG = re.compile(
 )
 REMOTE_CHECK = re.compile(r"<(?:script|link|iframe|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
 
-STYLE = """\
-:root { --pass: #d8f0dc; --pass-ink: #10561f; --fail: #fbdad6; --fail-ink: #8a1c10; --ink: #1d1d1f;
-        --muted: #5f6368; --rule: #d0d4d9; --accent: #0072B2; }
-* { box-sizing: border-box; }
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       color: var(--ink); margin: 0; background: #fff; }
-header.top, main, footer { max-width: 1100px; margin: 0 auto; padding: 0 1.2rem; }
-header.top { padding-top: 1rem; }
-nav.crumbs { font-size: 0.9rem; margin-bottom: 0.4rem; }
-nav.toc a { margin-right: 1rem; }
-h1 { font-size: 1.6rem; margin: 0.3rem 0; }
-h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid var(--rule); padding-bottom: 0.2rem; }
-a { color: var(--accent); }
-.muted, .citation { color: var(--muted); }
-.synthetic-banner { background: #fff4d6; border: 2px solid #E69F00; color: #5a3d00; font-weight: 600;
-                    padding: 0.6rem 0.9rem; margin: 0.8rem 0; border-radius: 4px; }
-.origin-unknown { background: #eef1f4; border: 1px solid var(--rule); padding: 0.5rem 0.8rem; }
-.failed-banner { background: var(--fail); border: 2px solid var(--fail-ink); color: var(--fail-ink);
-                 padding: 0.6rem 0.9rem; margin: 0.8rem 0; border-radius: 4px; }
-.failed-banner pre { white-space: pre-wrap; font-size: 0.82rem; margin: 0.4rem 0 0; }
-.earlier-run { background: #fff4d6; color: #5a3d00; font-size: 0.8rem; font-weight: 600; padding: 0 0.3rem; }
-figure.stale img { opacity: 0.6; }
-table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; max-width: 100%; }
-table.claims, #not-computable-table, #inventory-table { width: 100%; }
-td { overflow-wrap: anywhere; }
-section { overflow-x: auto; }
-th, td { border: 1px solid var(--rule); padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f3f5f7; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.status, td.claim_id { white-space: nowrap; }
-tr.pass td.status { background: var(--pass); color: var(--pass-ink); font-weight: 600; }
-tr.fail td.status { background: var(--fail); color: var(--fail-ink); font-weight: 600; }
-tr.fail td { border-color: #e7a89f; }
-tr.not-checkable td.status { background: #eef1f4; color: var(--muted); font-weight: 600; }
-.counts .not-checkable { color: var(--muted); font-weight: 600; }
-.counts .pass { color: var(--pass-ink); font-weight: 600; }
-.counts .fail { color: var(--fail-ink); font-weight: 600; }
-figure.figure { margin: 1.2rem 0 2rem; }
-figure.figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
-a.enlarge { cursor: zoom-in; }
-a.zoom { display: none; }
-a.zoom:target { display: flex; position: fixed; inset: 0; z-index: 10; background: rgba(20, 20, 20, 0.85);
-                align-items: center; justify-content: center; cursor: zoom-out; }
-a.zoom:target img { max-width: 96vw; max-height: 96vh; width: 96vw; height: auto; object-fit: contain;
-                    background: #fff; border: 0; }
-figcaption { margin-top: 0.3rem; }
-.links { font-size: 0.9rem; }
-pre.json { background: #f7f8fa; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
-footer { color: var(--muted); font-size: 0.85rem; margin-top: 3rem; padding-bottom: 2rem; }
-/* rendered notebooks (nbconvert "basic" template) */
-.notebook .cell { margin: 0.6rem 0; }
-.notebook .input_prompt, .notebook .output_prompt { color: var(--muted); font-size: 0.75rem;
-                                                    font-family: ui-monospace, monospace; }
-.notebook .input_area { background: #f7f8fa; border: 1px solid var(--rule); border-radius: 3px;
-                        padding: 0.3rem 0.5rem; overflow-x: auto; }
-.notebook pre { margin: 0; font-size: 0.82rem; white-space: pre-wrap; }
-.notebook .output_area { overflow-x: auto; padding: 0.2rem 0.5rem; }
-.notebook .output_stderr { background: #fdf1f0; }
-.notebook .output_png img, .notebook img { max-width: 100%; height: auto; }
-.notebook a.anchor-link { display: none; }
-.notebook table.dataframe { font-size: 0.8rem; }
-"""
+#: The site's style sheet (package data), with pygments' code highlighting appended by :func:`style_sheet`.
+STYLE = Path(__file__).with_name("report.css").read_text(encoding="utf-8")
 
 PAGE = """\
 <!DOCTYPE html>

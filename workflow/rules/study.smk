@@ -142,6 +142,7 @@ rule report_site:
         NOTEBOOK_OUTPUTS,
         code=command_code("report"),
         claims=SRC / "claims.yaml",
+        style=SRC / "report.css",
         paper=paper_for_site,
     output:
         # The site's manifest lists the landing page and every page with its SHA-256.
