@@ -20,6 +20,7 @@ from integrating import (
     mechanisms,
     multiverse,
     overlap,
+    power_figure,
     plotting,
     reliability,
     segmentation,
@@ -418,7 +419,7 @@ def test_power_figure_is_clear_at_two_columns(tmp_path):
         power.run_shard(s.spec(), tmp_path / f"{s.name}.csv", tmp_path / "logs" / f"{s.name}.json")
     table = power.merge(tiny, power.read_shards(tiny, tmp_path))
     fig, _ = plotting.new_figure("two", 2.6, nrows=0)
-    power.power_plot(power.curve_data(table), power.needed_data(table, target=0.8), table, fig)
+    power_figure.power_plot(power_figure.curve_data(table), power_figure.needed_data(table, target=0.8), table, fig)
     plotting.finish(fig, False)
     assert overlap.figure_problems(fig) == []
     assert round(fig.get_figwidth() * 25.4, 6) == 175

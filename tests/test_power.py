@@ -15,7 +15,7 @@ import pytest
 import scipy.stats as st
 from statsmodels.stats.power import TTestIndPower
 
-from integrating import io, mixed_model, paths, power, survey
+from integrating import io, mixed_model, paths, power, power_figure, survey
 from integrating.errors import AnalysisError
 
 TINY = {
@@ -264,18 +264,18 @@ def test_more_respondents_help_less_when_clinics_move_between_waves():
 def test_figure_data_and_plot(tmp_path):
     write_shards(TINY, tmp_path)
     table = power.merge(TINY, power.read_shards(TINY, tmp_path))
-    curve = power.curve_data(table)
+    curve = power_figure.curve_data(table)
     assert set(curve["kind"]) == {"simulated", "analytic"}
     sim = curve.loc[curve["kind"].eq("simulated") & curve["analysis"].eq("student")]
     assert len(sim) == int(table["difference"].eq(0.3).sum())
-    needed = power.needed_data(table, target=0.8, respondents=[10, 20, 40])
+    needed = power_figure.needed_data(table, target=0.8, respondents=[10, 20, 40])
     assert needed["clinics_needed"].is_monotonic_decreasing
     fig = plt.figure()
-    power.power_plot(curve, needed, table, fig)
+    power_figure.power_plot(curve, needed, table, fig)
     plt.close(fig)
     # the caption's answer (the grid's respondents) against scipy's noncentral t: the smallest total
     # (n_more = 0.5625 x total, rounded, both groups >= 2) whose two-sided Student t-test has power >= 0.8
-    needed = power.needed_data(table, target=0.8, respondents=[20])
+    needed = power_figure.needed_data(table, target=0.8, respondents=[20])
     assert needed[["icc", "respondents"]].values.tolist() == [[0.1, 20]]
     change_sd = math.sqrt(2 * 0.5 * 0.1 * 0.36 + 2 * 0.9 * 0.36 / 20)
 
@@ -301,7 +301,7 @@ def test_power_statements_name_their_assumptions_and_the_difference_curve(tmp_pa
         assert (f"assumed true difference in mean change {row['difference']:g}" in text if row["difference"]
                 else "no true difference" in text)
         assert f"{row['power_student']:.3f}" in text and "ignores clinic-level change" in text
-    curve = power.difference_curve_data(table, points=5)
+    curve = power_figure.difference_curve_data(table, points=5)
     # the grid's size closest to the published 16 clinics; differences 0 .. 2 x 0.3
     assert set(curve["clinics"]) == {10} and curve["difference"].max() == pytest.approx(0.6)
     row = curve.iloc[3]  # against scipy's noncentral t
@@ -313,7 +313,7 @@ def test_power_statements_name_their_assumptions_and_the_difference_curve(tmp_pa
     assert row["power"] == pytest.approx(st.nct.sf(crit, df, nc) + st.nct.cdf(-crit, df, nc), rel=1e-9)
     assert curve.loc[curve["difference"].eq(0), "power"].to_numpy() == pytest.approx(0.05)
     fig = plt.figure()
-    power.power_plot(power.curve_data(table), power.needed_data(table, respondents=[20]), table, fig,
+    power_figure.power_plot(power_figure.curve_data(table), power_figure.needed_data(table, respondents=[20]), table, fig,
                      differences=curve)
     assert len(fig.axes) == 4
     plt.close(fig)
