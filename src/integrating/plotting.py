@@ -4,12 +4,12 @@ the configured formats and resolution, and the synthetic-data label."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
 
 import matplotlib
 import matplotlib.pyplot as plt
 
 from .errors import ConfigError, LayoutWarning  # noqa: F401  (LayoutWarning: see finish)
+from .rounding import round_half_away
 
 #: Okabe-Ito palette (colour-blind safe). Groups keep the same colour in every figure.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -204,7 +204,7 @@ MINUS = "\u2212"
 
 def fmt_number(value: float, decimals: int, signed: bool = False) -> str:
     """``value`` rounded half away from zero (2.25 -> 2.3), with a typographic minus."""
-    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    rounded = round_half_away(value, decimals)
     if rounded == 0:
         rounded = abs(rounded)
     text = f"{rounded:+f}" if signed and rounded != 0 else f"{rounded:f}"

@@ -102,19 +102,27 @@ def write_manifest(path, files) -> Path:
     return io.write_json(path, {"outputs": [{"path": str(p), "sha256": sha256(p)} for p in files]})
 
 
-def not_computable(provenance_dir) -> list[dict]:
-    """Every analysis the run's steps found not computable: notebook, analysis and reason, once each."""
-    seen, out = set(), []
+def read_records(provenance_dir) -> dict[str, dict]:
+    """The provenance records of a run by step name (file stem), sorted; an unreadable one says so."""
+    records = {}
     for path in sorted(Path(provenance_dir).glob("*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
+            records[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            records[path.stem] = {"notebook": path.stem, "error": "not valid JSON"}
+    return records
+
+
+def not_computable(records: dict[str, dict]) -> list[dict]:
+    """Every analysis the run's steps found not computable (:func:`read_records`): notebook, analysis
+    and reason, once each."""
+    seen, out = set(), []
+    for name, record in records.items():
         for item in record.get("not_computable") or []:
-            key = (path.stem, item.get("analysis"), item.get("reason"))
+            key = (name, item.get("analysis"), item.get("reason"))
             if key not in seen:
                 seen.add(key)
-                out.append({"notebook": path.stem, "analysis": item.get("analysis", ""), "reason": item.get("reason", ""),
+                out.append({"notebook": name, "analysis": item.get("analysis", ""), "reason": item.get("reason", ""),
                             "figures": list(item.get("figures", [])), "tables": list(item.get("tables", []))})
     return out
 
@@ -131,11 +139,15 @@ def changed_outputs(record_path, also=()) -> list[str]:
     except (OSError, ValueError):
         return []  # no record (or an unreadable one): the workflow reruns the step anyway
     problems = []
+    written = record_path.stat().st_mtime
     for item in record.get("outputs", []):
         path = Path(item["path"])
         if not path.exists():
             problems.append(f"{path} is missing")
-        elif item.get("sha256") and _describe(path)["sha256"] != item["sha256"]:
+        # A file not touched since the record was written is what the run wrote: only newer ones are
+        # hashed, so a run with nothing changed does not read every output again.
+        elif (item.get("sha256") and path.stat().st_mtime > written
+              and _describe(path)["sha256"] != item["sha256"]):
             problems.append(f"{path} differs from what the run wrote")
     problems += [f"{p} is missing" for p in map(Path, also) if not p.exists()]
     return problems

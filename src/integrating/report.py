@@ -125,17 +125,6 @@ def banner(origin: dict) -> str:
     return ""
 
 
-def read_provenance(provenance_dir) -> dict[str, dict]:
-    """Provenance records by notebook name (file stem), sorted."""
-    records = {}
-    for path in sorted(Path(provenance_dir).glob("*.json")):
-        try:
-            records[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            records[path.stem] = {"notebook": path.stem, "error": "not valid JSON"}
-    return records
-
-
 def figure_owners(records: dict[str, dict]) -> dict[str, str]:
     """File name of each output (e.g. ``inventory.svg``) -> the notebook whose record lists it."""
     owners = {}
@@ -432,7 +421,7 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     reports_dir.mkdir(parents=True, exist_ok=True)
 
     origin = study_origin(raw_dir)
-    records = read_provenance(provenance_dir)
+    records = provenance.read_records(provenance_dir)
     notebooks = sorted(p.stem for p in executed_dir.glob("*.ipynb")) if executed_dir.is_dir() else []
     figs = figures(figures_dir) if figures_dir.is_dir() else []
     owners = figure_owners(records)
@@ -481,7 +470,7 @@ def build_site(workdir=".", show_excerpts: bool = False, *, raw_dir=None, derive
     # landing page
     sections = [_intro(origin)]
     stale = earlier_than(records, last_run)
-    not_computed = provenance.not_computable(provenance_dir)
+    not_computed = provenance.not_computable(records)
     summary = run_summary(derived_dir, not_computed)
     if summary:
         sections.append(summary)
@@ -572,20 +561,18 @@ def failure_banner(last_run: dict | None) -> str:
 def run_summary(derived_dir: Path, skipped: list[dict]) -> str:
     """"What this run shows": a short paragraph generated from the derived tables, so it holds on any data."""
     said = []
-    segments = _read_csv(derived_dir / "clinic_segments.csv") if (derived_dir / "clinic_segments.csv").is_file() else None
+    segments = _read_csv(derived_dir / "clinic_segments.csv")
     if segments is not None and "group" in segments.columns:
         n = segments["group"].value_counts()
         said.append(f"Of {len(segments)} clinics, {n.get('more', 0)} implemented more of their changes and "
                     f"{n.get('less', 0)} less.")
-    comparison = (_read_csv(derived_dir / "mechanism_comparison.csv")
-                  if (derived_dir / "mechanism_comparison.csv").is_file() else None)
+    comparison = _read_csv(derived_dir / "mechanism_comparison.csv")
     if comparison is not None and "verdict" in comparison.columns:
         strong = comparison.loc[comparison["verdict"].str.startswith("strongly"), "label"].tolist()
         said.append(f"{len(strong)} of the {len(comparison)} integrating mechanisms distinguished the clinics that "
                     "implemented more (Holm-adjusted p)" + (f": {', '.join(strong)}." if strong else "."))
-    groups = (_read_csv(derived_dir / "survey_group_change.csv")
-              if (derived_dir / "survey_group_change.csv").is_file() else None)
-    effects = _read_csv(derived_dir / "survey_effects.csv") if (derived_dir / "survey_effects.csv").is_file() else None
+    groups = _read_csv(derived_dir / "survey_group_change.csv")
+    effects = _read_csv(derived_dir / "survey_effects.csv")
     if groups is not None and effects is not None and {"group", "mean_change"} <= set(groups.columns):
         change = dict(zip(groups["group"], pd.to_numeric(groups["mean_change"])))
         student = effects.loc[effects["analysis"].eq("student_t")]

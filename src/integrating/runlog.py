@@ -131,9 +131,9 @@ def _summary(started: float) -> list[str]:
         if int(row["n_fail"]):
             text += f"; not reproduced: {row['failing']}"
         lines.append(text)
-    from .provenance import not_computable
+    from .provenance import not_computable, read_records
 
-    skipped = not_computable(PROVENANCE)
+    skipped = not_computable(read_records(PROVENANCE))
     if skipped:
         names = sorted({item["analysis"] for item in skipped})
         lines.append(f"not computable on these data: {', '.join(names)} (the report says why)")

@@ -247,11 +247,9 @@ _ACTIVE: list[Guard] = []
 def _needs(line: str, cell: str):
     """The ``%%needs`` cell magic (see :class:`Guard`)."""
     import argparse
-    import ast
     import shlex
 
     from IPython import get_ipython
-    from IPython.display import display
 
     parser = argparse.ArgumentParser(prog="%%needs", add_help=False)
     parser.add_argument("analyses", nargs="*")
@@ -262,14 +260,8 @@ def _needs(line: str, cell: str):
         raise AnalysisError("%%needs: no integrating.support.Guard was made in this notebook")
     if not _ACTIVE[-1].allows(args.analyses, tables=args.tables, figures=args.figures, inputs=args.inputs):
         return None
-    shell = get_ipython()
-    tree = ast.parse(cell)
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    exec(compile(tree, "<cell>", "exec"), shell.user_ns)  # errors propagate: the run fails as usual
-    if last is not None:
-        value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), shell.user_ns)
-        if value is not None:
-            display(value)
+    # IPython runs the cell as its own (the last expression is displayed); an error in it fails the run.
+    get_ipython().run_cell(cell).raise_error()
     return None
 
 
