@@ -26,21 +26,26 @@ rule all:
 
 # The report is never stale: a failed run says so at the top of the report, with the step and the
 # message, and marks what is from an earlier run (reports/logs/last_run.json).
+# Notebook kernels are forked from one server of warm kernels per local run (warm_kernels).
 onstart:
-    from integrating import runlog
+    from integrating import kernels, runlog
 
     runlog.record_start()
+    if config["warm_kernels"] and workflow.local_exec and workflow.is_main_process:
+        kernels.start()
 
 
 onsuccess:
-    from integrating import runlog
+    from integrating import kernels, runlog
 
+    kernels.stop()
     runlog.record_end("ok")
 
 
 onerror:
-    from integrating import report, runlog
+    from integrating import kernels, report, runlog
 
+    kernels.stop()
     last = runlog.record_end("failed", log)
     if any(not step.startswith("power") for step in last["steps"]):
         report.build_site(".", show_excerpts=config["show_excerpts"], raw_dir=RAW, last_run=last)

@@ -33,6 +33,9 @@ raw_dir = "data/raw"
 derived_dir = "data/derived"
 figures_dir = "figures"
 provenance_dir = "reports/provenance"
+segmentation_rule = "share"
+implementation_threshold = 0.5
+implemented_count_threshold = 3
 composite_min_answered = 0.5
 confidence_level = 0.95
 permutation_max_exact = 1000000
@@ -52,17 +55,15 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from integrating import contract, plotting, provenance, support, survey
-from integrating.derived import read_derived
+from integrating import contract, plotting, provenance, segmentation, support, survey
 
 plotting.use_style(**plotting.config_settings(globals()))  # the figure_* parameters
 run = provenance.Run.start("04_survey_effect", globals())
 study = contract.load(raw_dir)
 run.input(*study.files())
 derived, figures = Path(derived_dir), Path(figures_dir)
-segments_path = derived / "clinic_segments.csv"  # the groups, from notebook 02 (absent if not computable)
-segments = read_derived(run.input(segments_path)) if segments_path.is_file() else False
-can = support.Guard(run, study, min_answered=composite_min_answered, segments=segments)
+can = support.Guard(run, study, rule=segmentation_rule, threshold=implementation_threshold,
+                    count_threshold=implemented_count_threshold, min_answered=composite_min_answered)
 synthetic = "SYNTHETIC " if study.info.synthetic else ""
 ci_pct = f"{confidence_level * 100:g}%"
 permutation = dict(max_exact=permutation_max_exact, draws=permutation_draws, seed=seed)
@@ -81,6 +82,11 @@ print(f"{synthetic}study: {len(study.survey_responses)} survey responses from {l
 # %%
 # %%needs survey_comparison --tables survey_clinic_change.csv survey_exclusions.csv
 scored = survey.composite_scores(study.survey_responses, study.survey_items, min_answered=composite_min_answered)
+# The groups of notebook 02 (clinic_segments.csv), by the same rule: this notebook does not wait for 02.
+segments = segmentation.clinic_segments(
+    study.clinics, study.implementation_log, months=study.info.months, rule=segmentation_rule,
+    threshold=implementation_threshold, count_threshold=implemented_count_threshold,
+)
 change = survey.clinic_change(scored, segments, min_answered=composite_min_answered)
 run.table(change.table, derived / "survey_clinic_change.csv", sort_by="clinic_id")
 run.table(change.exclusions, derived / "survey_exclusions.csv", sort_by=["unit", "clinic_id", "wave"])

@@ -44,3 +44,39 @@ def test_figures_are_byte_identical_across_saves(tmp_path):
     second = _digest(draw(tmp_path / "b" / "f"))
     assert first == second
     assert set(first) == {"f.svg", "f.pdf", "f.png", "f.txt"}
+
+
+def test_an_unchanged_figure_is_not_rendered_again_and_a_changed_or_edited_one_is(tmp_path, monkeypatch):
+    plotting.use_style()
+    stem = tmp_path / "f"
+    rendered = []
+    real = plt.Figure.savefig
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, fname, **kw: (rendered.append(kw["format"]),
+                                                                         real(fig, fname, **kw))[1])
+
+    def save(y):
+        rendered.clear()
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [0, y])
+        io.save_figure(fig, stem, formats=("svg", "pdf", "png"))
+        plt.close(fig)
+        return sorted(rendered), _digest(stem.with_suffix(f".{f}") for f in ("svg", "pdf", "png"))
+
+    first_rendered, first = save(1)
+    assert first_rendered == ["pdf", "png", "svg"]
+    again_rendered, again = save(1)
+    assert again_rendered == ["svg"] and again == first  # the SVG is drawn to compare; nothing else
+    changed_rendered, changed = save(2)
+    assert changed_rendered == ["pdf", "png", "svg"] and changed["f.png"] != first["f.png"]
+    stem.with_suffix(".png").write_bytes(b"edited by hand")
+    assert save(2)[0] == ["png", "svg"]
+    assert save(2)[1] == changed
+    stem.with_suffix(".pdf").unlink()
+    assert save(2)[0] == ["pdf", "svg"]
+    # A different resolution is a different PNG, though the SVG is the same.
+    rendered.clear()
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 2])
+    io.save_figure(fig, stem, formats=("svg", "pdf", "png"), dpi=150)
+    plt.close(fig)
+    assert sorted(rendered) == ["pdf", "png", "svg"]

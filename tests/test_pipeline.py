@@ -171,9 +171,9 @@ def test_a_moved_compendium_reruns_nothing(first_run, small_raw, tmp_path_factor
     assert proc.returncode == 0 and "Nothing to be done" in proc.stderr + proc.stdout
 
 
-def test_two_clean_runs_are_byte_identical(first_run, tmp_path, small_raw):
+def test_two_clean_runs_are_byte_identical_with_and_without_warm_kernels(first_run, tmp_path, small_raw):
     workdir, _ = first_run
-    proc = snakemake(tmp_path, small_raw)
+    proc = snakemake(tmp_path, small_raw, "warm_kernels=False")
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert outputs(tmp_path) == outputs(workdir)
 

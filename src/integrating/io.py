@@ -69,6 +69,12 @@ def save_figure(fig, stem, *, formats=None, dpi: int | None = None, caption: str
     layout is laid out once and frozen first (:func:`integrating.plotting.freeze_layout`).
     SVG ids are fixed by ``svg.hashsalt``, PDF, SVG and EPS carry no creation date and PNG no software
     tag, so two runs give identical bytes. A caption, when given, is written to ``stem.txt``.
+
+    A figure that has not changed is not rendered again: when SVG is among the formats, it is drawn
+    first, and if it equals the SVG already there, and the other files are those this function wrote
+    from it with the same settings (a hidden ``.<stem>.render.json`` beside them records their SHA-256),
+    they are kept as they are. The SVG holds every mark, text outline and embedded image of the
+    figure, so the same SVG at the same resolution, style and matplotlib version gives the same files.
     """
     import re
     import warnings
@@ -92,8 +98,12 @@ def save_figure(fig, stem, *, formats=None, dpi: int | None = None, caption: str
         "tiff": {"pil_kwargs": {"compression": "tiff_lzw"}},
         "eps": {},
     }
+    rendered = _Rendered(stem, fig, formats, dpi, options["svg"]) if "svg" in formats else None
     for fmt in formats:
         target = stem.with_suffix(f".{fmt}")
+        if rendered is not None and rendered.keeps(fmt):
+            written.append(target)
+            continue
         with atomic_path(target) as tmp:
             if fmt == "eps":
                 buffer = BytesIO()
@@ -104,6 +114,55 @@ def save_figure(fig, stem, *, formats=None, dpi: int | None = None, caption: str
             else:
                 fig.savefig(tmp, format=fmt, dpi=dpi, **options[fmt])
         written.append(target)
+    if rendered is not None:
+        rendered.remember()
     if caption is not None:
         written.append(write_text(stem.with_suffix(".txt"), caption.strip() + "\n"))
     return written
+
+
+class _Rendered:
+    """The files of one figure and what they were rendered from (see :func:`save_figure`)."""
+
+    def __init__(self, stem: Path, fig, formats, dpi: int, svg_options: dict):
+        import hashlib
+        from io import BytesIO
+
+        import matplotlib
+
+        buffer = BytesIO()
+        fig.savefig(buffer, format="svg", dpi=dpi, **svg_options)
+        self.svg = buffer.getvalue()
+        self.stem, self.formats = stem, tuple(formats)
+        style = json.dumps({k: repr(v) for k, v in sorted(matplotlib.rcParams.items())})
+        self.source = {"svg": hashlib.sha256(self.svg).hexdigest(), "dpi": dpi, "matplotlib": matplotlib.__version__,
+                       "style": hashlib.sha256(style.encode()).hexdigest()}
+        self.path = stem.with_name(f".{stem.name}.render.json")
+        try:
+            before = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            before = {}
+        self.unchanged = before.get("source") == self.source and _sha256(stem.with_suffix(".svg")) == self.source["svg"]
+        self.files = before.get("files", {}) if self.unchanged else {}
+
+    def keeps(self, fmt: str) -> bool:
+        """Whether ``stem.<fmt>`` is kept as it is; the SVG is written here when it changed."""
+        target = self.stem.with_suffix(f".{fmt}")
+        if fmt == "svg":
+            if not self.unchanged:
+                write_bytes(target, self.svg)
+            return True
+        return self.unchanged and self.files.get(fmt) is not None and _sha256(target) == self.files[fmt]
+
+    def remember(self) -> None:
+        files = {fmt: _sha256(self.stem.with_suffix(f".{fmt}")) for fmt in self.formats if fmt != "svg"}
+        write_json(self.path, {"source": self.source, "files": files})
+
+
+def _sha256(path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None

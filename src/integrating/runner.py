@@ -22,7 +22,7 @@ def run(notebook, output, parameters, *, cwd=None) -> int:
     """
     import asyncio
 
-    from jupyter_client.manager import AsyncKernelManager
+    from .kernels import kernel_manager
 
     if isinstance(parameters, str):
         parameters = json.loads(parameters)
@@ -31,9 +31,10 @@ def run(notebook, output, parameters, *, cwd=None) -> int:
     cwd = str(cwd or paths.ROOT)
     os.environ[COMMAND_ENV] = shlex.join(["integrating", "run-notebook", str(notebook), str(output),
                                           json.dumps(parameters, sort_keys=True), "--cwd", cwd])
-    # The kernel starts before papermill is imported, so the two overlap (about 0.7 s a notebook).
+    # The kernel starts before papermill is imported, so the two overlap (about 0.7 s a notebook); during
+    # a pipeline run it is forked by the run's server of warm kernels (integrating.kernels).
     loop = asyncio.new_event_loop()
-    kernel = AsyncKernelManager(kernel_name=KERNEL)
+    kernel = kernel_manager(KERNEL)
     loop.run_until_complete(kernel.start_kernel(cwd=cwd))
     try:
         import papermill

@@ -109,7 +109,7 @@ def _two_groups(analysis: str, groups: pd.Series, clinics, what: str, setting: s
 
 
 def capabilities(data, *, rule: str = "share", threshold: float = 0.5, count_threshold: int = 3,
-                 min_answered: float = 0.5, segments: pd.DataFrame | None | bool = None) -> list[Capability]:
+                 min_answered: float = 0.5) -> list[Capability]:
     """One :class:`Capability` per analysis of :data:`ANALYSES` (one per mechanism code for
     ``mechanism_use``), for a raw-data folder or an already loaded :class:`~integrating.contract.Study`
     that follows the contract.
@@ -117,8 +117,7 @@ def capabilities(data, *, rule: str = "share", threshold: float = 0.5, count_thr
     ``rule``, ``threshold`` and ``count_threshold`` are the segmentation parameters
     (``segmentation_rule``, ``implementation_threshold``, ``implemented_count_threshold`` of
     config.yaml) and ``min_answered`` is ``composite_min_answered``: they decide which clinics form
-    the groups and which survey responses count. A step that reads the groups from notebook 02's
-    ``clinic_segments.csv`` passes that table as ``segments`` (``False`` when it was not written).
+    the groups and which survey responses count.
     """
     study = data if isinstance(data, contract.Study) else contract.load(Path(data))
     docs, seg = study.documents, study.coded_segments
@@ -143,14 +142,7 @@ def capabilities(data, *, rule: str = "share", threshold: float = 0.5, count_thr
             out.append(Capability("mechanism_use", True, f"applied in {n} document(s)", subject=code))
 
     setting = _rule(rule, threshold, count_threshold)
-    if segments is None:
-        segmentation, groups = _groups(study, rule, threshold, count_threshold)
-    elif segments is False:
-        segmentation, groups = Capability("segmentation", False, "clinic_segments.csv was not written: the case "
-                                                                 "segmentation is not computable (notebook 02 says why)"), None
-    else:
-        segmentation, groups = (Capability("segmentation", True, "groups from clinic_segments.csv"),
-                                segments.set_index("clinic_id")["group"])
+    segmentation, groups = _groups(study, rule, threshold, count_threshold)
     out.append(segmentation)
     if groups is None:
         out.append(Capability("group_comparison", False, "needs the case segmentation: " + segmentation.reason))

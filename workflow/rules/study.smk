@@ -29,7 +29,7 @@ rule data_inventory:
 
 
 rule case_segmentation:
-    # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
+    # On the critical path (validate -> 02 -> 03 -> site): scheduled first when cores are short.
     priority: 10
     input:
         notebook=notebook("02_case_segmentation"),
@@ -48,13 +48,12 @@ rule case_segmentation:
 
 
 rule survey_effect:
-    # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
+    # Forms the groups itself (as 02 does), so that it runs beside 02 rather than after it.
     priority: 10
     input:
         notebook=notebook("04_survey_effect"),
         code=notebook_code("04_survey_effect"),
         valid=rules.validate.output,
-        segments=rules.case_segmentation.output,
     output:
         f"{PROV}/04_survey_effect.json",
     log:
@@ -68,7 +67,7 @@ rule survey_effect:
 
 
 rule conceptual_model:
-    # On the critical path (validate -> 02 -> 04 -> 03 -> site): scheduled first when cores are short.
+    # On the critical path (validate -> 02 -> 03 -> site): scheduled first when cores are short.
     priority: 10
     input:
         notebook=notebook("03_conceptual_model"),

@@ -1,0 +1,103 @@
+"""The pipeline's server of warm kernels (integrating.kernels): forked kernels, the fallback, the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from integrating import kernels, runner
+
+pytestmark = pytest.mark.notebook
+
+PROBE = """import json, os, sys
+import matplotlib
+print(json.dumps({"ppid": os.getppid(), "cwd": os.getcwd(), "backend": matplotlib.get_backend(),
+                  "path": sys.path, "value": os.environ.get("PROBE_VALUE"), "preloaded": "pandas" in sys.modules}))"""
+
+
+def _probe(tmp_path, name):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": runner.KERNEL, "display_name": "Python", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("value = None", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(PROBE + "\nassert os.environ.get('PROBE_VALUE') == value")]
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(nb, source)
+    work = tmp_path / name
+    work.mkdir()
+    os.environ["PROBE_VALUE"] = name
+    try:
+        assert runner.run(source, work / "out.ipynb", {"value": name}, cwd=work) == 0
+    finally:
+        os.environ.pop("PROBE_VALUE")
+    out = nbformat.read(work / "out.ipynb", as_version=4)
+    return json.loads(out.cells[-1].outputs[0]["text"]), work
+
+
+@pytest.fixture
+def server():
+    kernels.start()
+    yield kernels._server[0]
+    kernels.stop()
+
+
+def test_a_kernel_is_forked_from_the_server_and_behaves_as_a_started_one(tmp_path, server):
+    forked, work = _probe(tmp_path, "forked")
+    kernels.stop()
+    started, work2 = _probe(tmp_path, "started")
+    assert forked["ppid"] == server.pid and started["ppid"] == os.getpid()
+    assert forked["preloaded"] and not started["preloaded"]
+    # Same folder, environment, matplotlib backend and import path as a kernel started anew.
+    assert (forked["cwd"], started["cwd"]) == (str(work), str(work2))
+    assert (forked["value"], started["value"]) == ("forked", "started")
+    assert forked["backend"] == started["backend"]
+    assert forked["path"] == started["path"]
+
+
+def test_each_notebook_gets_a_fresh_kernel(tmp_path, server):
+    first, _ = _probe(tmp_path, "one")
+    second, _ = _probe(tmp_path, "two")
+    assert first["ppid"] == second["ppid"] == server.pid
+    assert (first["value"], second["value"]) == ("one", "two")
+
+
+def test_stop_ends_the_server_and_removes_its_socket(server):
+    path = os.environ[kernels.SERVER_ENV]
+    folder = os.path.dirname(path)
+    kernels.stop()
+    assert server.poll() is not None
+    assert kernels.SERVER_ENV not in os.environ and not os.path.exists(folder)
+
+
+def test_without_an_answering_server_the_kernel_starts_as_usual(tmp_path, monkeypatch):
+    monkeypatch.setenv(kernels.SERVER_ENV, str(tmp_path / "no-such-socket"))
+    started, _ = _probe(tmp_path, "alone")
+    assert started["ppid"] == os.getpid() and not started["preloaded"]
+    stale = tmp_path / "stale-socket"  # a socket file nobody listens on
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(stale))
+    monkeypatch.setenv(kernels.SERVER_ENV, str(stale))
+    started, _ = _probe(tmp_path, "stale")
+    assert started["ppid"] == os.getpid()
+
+
+def test_the_server_ends_when_the_run_that_started_it_ends(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    server = subprocess.Popen([sys.executable, "-m", "integrating.kernels", str(tmp_path / "s"),
+                               "--parent", str(parent.pid)])
+    try:
+        time.sleep(0.5)
+        assert server.poll() is None
+        parent.kill()
+        parent.wait()
+        server.wait(timeout=20)
+    finally:
+        server.kill()
+        parent.kill()
