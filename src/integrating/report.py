@@ -368,7 +368,7 @@ def notebook_exporter():
     """nbconvert's HTML exporter with the ``basic`` template, validating the notebook once.
 
     By default nbconvert validates the notebook against its schema after each of its dozen
-    preprocessors, most of them disabled, which is most of a render's time; ``optimistic_validation``
+    preprocessors, most of them disabled, about a third of a render's time; ``optimistic_validation``
     (an option of nbconvert's exporters) validates once, after the last. One exporter renders every
     notebook of a build, as ``jupyter nbconvert`` does, so its templates are compiled once.
     """
