@@ -8,6 +8,8 @@ import io as stdio
 import json
 import shutil
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -253,6 +255,180 @@ def test_two_builds_are_byte_identical_and_stale_files_go(tmp_path):
     (root / "reports/site/figures/old_figure.png").write_bytes(b"stale")
     report.build_site(root, show_excerpts=True)
     assert tree_digest(root / "reports") == first
+
+
+# ----------------------------------------------------------------------------------------------
+# Incremental builds: notebooks rendered only when changed, the result byte-identical to a clean build
+
+
+def site_digest(reports: Path) -> dict[str, str]:
+    """SHA-256 of the landing page and of every file of the site (not of the cache)."""
+    return {"index.html": hashlib.sha256((reports / "index.html").read_bytes()).hexdigest(),
+            **{f"site/{k}": v for k, v in tree_digest(reports / "site").items()}}
+
+
+def clean_build(root: Path, **kw) -> dict[str, str]:
+    """Remove the site, the landing page and the cache, build again and return the site's digest."""
+    reports = root / "reports"
+    for folder in (reports / "site", reports / report.CACHE):
+        shutil.rmtree(folder, ignore_errors=True)
+    (reports / "index.html").unlink(missing_ok=True)
+    report.build_site(root, **kw)
+    return site_digest(reports)
+
+
+def set_output(path: Path, text: str) -> None:
+    """Change the printed output of the notebook's first code cell."""
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].outputs[0].text = text
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """Names of the notebooks rendered while the test runs (report.render_notebook wrapped)."""
+    done = []
+    render = report.render_notebook
+
+    def counting(path, **kw):
+        done.append(Path(path).stem)
+        return render(path, **kw)
+
+    monkeypatch.setattr(report, "render_notebook", counting)
+    return done
+
+
+@pytest.fixture
+def two_notebooks(tmp_path):
+    """The fake run with a second executed notebook (other output, no provenance record)."""
+    root = make_workdir(tmp_path / "w")
+    shutil.copyfile(root / "reports/notebooks/04_demo.ipynb", root / "reports/notebooks/03_other.ipynb")
+    set_output(root / "reports/notebooks/03_other.ipynb", "output of the other notebook\n")
+    return root
+
+
+def test_an_incremental_build_after_one_notebook_changed_equals_a_clean_build(two_notebooks, renders):
+    root, reports = two_notebooks, two_notebooks / "reports"
+    report.build_site(root, show_excerpts=True)
+    assert sorted(renders) == ["03_other", "04_demo"]
+    assert "hello from the kernel" in (reports / "site/notebooks/04_demo.html").read_text(encoding="utf-8")
+    set_output(reports / "notebooks/04_demo.ipynb", "a changed output\n")
+    renders.clear()
+    report.build_site(root, show_excerpts=True)
+    assert renders == ["04_demo"]  # the other notebook's body came from the cache
+    page = (reports / "site/notebooks/04_demo.html").read_text(encoding="utf-8")
+    assert "a changed output" in page and "hello from the kernel" not in page
+    incremental = site_digest(reports)
+    renders.clear()
+    assert clean_build(root, show_excerpts=True) == incremental
+    assert sorted(renders) == ["03_other", "04_demo"]
+
+
+def test_what_surrounds_a_cached_notebook_is_written_afresh(two_notebooks, renders):
+    """The banner (study origin) and the link to the provenance record are not cached with the body."""
+    root, reports = two_notebooks, two_notebooks / "reports"
+    report.build_site(root)
+    assert 'class="synthetic-banner"' in (reports / "site/notebooks/04_demo.html").read_text(encoding="utf-8")
+    descriptor = root / "data/raw/datapackage.json"
+    descriptor.write_text(descriptor.read_text().replace('"synthetic": true', '"synthetic": false'))
+    (reports / "provenance/04_demo.json").unlink()
+    renders.clear()
+    report.build_site(root)
+    assert renders == []
+    page = (reports / "site/notebooks/04_demo.html").read_text(encoding="utf-8")
+    assert 'class="synthetic-banner"' not in page and "provenance record</a>" not in page
+    assert "hello from the kernel" in page
+    incremental = site_digest(reports)
+    assert clean_build(root) == incremental
+
+
+def test_an_unchanged_rebuild_renders_no_notebook_and_imports_no_nbconvert(two_notebooks, renders):
+    root, reports = two_notebooks, two_notebooks / "reports"
+    report.build_site(root, show_excerpts=True)
+    first = site_digest(reports)
+    renders.clear()
+    report.build_site(root, show_excerpts=True)
+    assert renders == [] and site_digest(reports) == first
+    script = ("import sys; from integrating import report; report.build_site(sys.argv[1], True); "
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbconvert', 'nbformat')))")
+    out = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert site_digest(reports) == first
+    # a notebook gone: its page and its cache entry go too
+    (reports / "notebooks/03_other.ipynb").unlink()
+    report.build_site(root, show_excerpts=True)
+    assert renders == [] and not (reports / "site/notebooks/03_other.html").exists()
+    assert sorted(p.name for p in (reports / report.CACHE / "notebooks").iterdir()) == ["04_demo.json"]
+
+
+def _truncate(entry: Path):
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+
+
+def _garbage(entry: Path):
+    entry.write_bytes(b"\x00\xff not json")
+
+
+def _edit_body(entry: Path):  # still valid JSON, but no longer what its digest says
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    data["body"] = data["body"].replace("hello from the kernel", "an edited body")
+    entry.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _wrong_shape(entry: Path):
+    entry.write_text(json.dumps(["key", "body"]), encoding="utf-8")
+
+
+def _folder(entry: Path):
+    entry.unlink()
+    (entry / "x").mkdir(parents=True)
+
+
+def _cache_is_a_file(entry: Path):
+    shutil.rmtree(entry.parent)
+    entry.parent.write_text("not a folder")
+
+
+@pytest.mark.parametrize("corrupt", [_truncate, _garbage, _edit_body, _wrong_shape, _folder, _cache_is_a_file])
+def test_a_corrupt_cache_entry_is_rendered_again(two_notebooks, renders, corrupt):
+    root, reports = two_notebooks, two_notebooks / "reports"
+    report.build_site(root)
+    first = site_digest(reports)
+    entry = reports / report.CACHE / "notebooks/04_demo.json"
+    corrupt(entry)
+    renders.clear()
+    report.build_site(root)
+    assert "04_demo" in renders
+    assert site_digest(reports) == first
+    key = report.render_key()
+    sha = hashlib.sha256((reports / "notebooks/04_demo.ipynb").read_bytes()).hexdigest()
+    assert report.cached_render(entry, key, sha) is not None  # the entry was written again
+    renders.clear()
+    report.build_site(root)
+    assert renders == []
+
+
+def test_another_renderer_renders_again(two_notebooks, renders, monkeypatch):
+    """An entry made with another key (another nbconvert, another version of this module) is not used."""
+    root, reports = two_notebooks, two_notebooks / "reports"
+    report.build_site(root)
+    first = site_digest(reports)
+    monkeypatch.setattr(report, "RENDER_PACKAGES", report.RENDER_PACKAGES + ("packaging",))
+    renders.clear()
+    report.build_site(root)
+    assert sorted(renders) == ["03_other", "04_demo"] and site_digest(reports) == first
+
+
+def test_one_exporter_validating_once_renders_as_a_fresh_default_one(two_notebooks):
+    from nbconvert import HTMLExporter
+
+    paths = sorted((two_notebooks / "reports/notebooks").glob("*.ipynb"))
+    shared = report.notebook_exporter()
+    assert shared.optimistic_validation is True
+    for path in paths:
+        default = HTMLExporter(template_name="basic")
+        default.exclude_input_prompt = False
+        assert report.render_notebook(path, exporter=shared) == report.render_notebook(path, exporter=default)
 
 
 @pytest.mark.parametrize("synthetic, expected", [(False, None), (None, "Origin of the data unknown")])

@@ -81,8 +81,9 @@ def _run_notebook(args) -> int:
 def _build_site(args) -> int:
     import os
 
-    # nbconvert validates the notebook after each preprocessor; nbformat's default validator
-    # compiles its schema every time (about 1 s per site), the jsonschema one does not.
+    # nbformat validates each notebook it reads and nbconvert once more after rendering it
+    # (report.notebook_exporter); nbformat's default validator compiles its schema every time, the
+    # jsonschema one does not.
     os.environ.setdefault("NBFORMAT_VALIDATOR", "jsonschema")
     from . import report
 
