@@ -6,9 +6,14 @@ import sys
 from pathlib import Path
 
 from integrating import config as study_config
+from integrating import kernels
 
 configfile: str(Path(workflow.basedir) / "config.yaml")
 study_config.check(config, source="config (config.yaml and --config overrides)")
+
+# A local run starts its server of warm kernels now, so that the imports overlap Snakemake's own start.
+if config["warm_kernels"] and workflow.is_main_process and kernels.may_run_notebooks(sys.argv):
+    kernels.start()
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/paper.smk"
@@ -28,22 +33,24 @@ rule all:
 # message, and marks what is from an earlier run (reports/logs/last_run.json).
 # Notebook kernels are forked from one server of warm kernels per local run (warm_kernels).
 onstart:
-    from integrating import kernels, runlog
+    from integrating import runlog
 
     runlog.record_start()
     if config["warm_kernels"] and workflow.local_exec and workflow.is_main_process:
         kernels.start()
+    else:
+        kernels.stop()
 
 
 onsuccess:
-    from integrating import kernels, runlog
+    from integrating import runlog
 
     kernels.stop()
     runlog.record_end("ok")
 
 
 onerror:
-    from integrating import kernels, report, runlog
+    from integrating import report, runlog
 
     kernels.stop()
     last = runlog.record_end("failed", log)

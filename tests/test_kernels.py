@@ -13,8 +13,6 @@ import pytest
 
 from integrating import kernels, runner
 
-pytestmark = pytest.mark.notebook
-
 PROBE = """import json, os, sys
 import matplotlib
 print(json.dumps({"ppid": os.getppid(), "cwd": os.getcwd(), "backend": matplotlib.get_backend(),
@@ -46,19 +44,24 @@ def server():
     kernels.stop()
 
 
+@pytest.mark.notebook
 def test_a_kernel_is_forked_from_the_server_and_behaves_as_a_started_one(tmp_path, server):
-    forked, work = _probe(tmp_path, "forked")
+    for attempt in range(20):  # a kernel asked for before the server's imports are done imports the rest itself
+        forked, work = _probe(tmp_path, f"forked{attempt}")
+        if forked["preloaded"]:
+            break
     kernels.stop()
     started, work2 = _probe(tmp_path, "started")
     assert forked["ppid"] == server.pid and started["ppid"] == os.getpid()
     assert forked["preloaded"] and not started["preloaded"]
     # Same folder, environment, matplotlib backend and import path as a kernel started anew.
     assert (forked["cwd"], started["cwd"]) == (str(work), str(work2))
-    assert (forked["value"], started["value"]) == ("forked", "started")
+    assert (forked["value"], started["value"]) == (f"forked{attempt}", "started")
     assert forked["backend"] == started["backend"]
     assert forked["path"] == started["path"]
 
 
+@pytest.mark.notebook
 def test_each_notebook_gets_a_fresh_kernel(tmp_path, server):
     first, _ = _probe(tmp_path, "one")
     second, _ = _probe(tmp_path, "two")
@@ -66,6 +69,7 @@ def test_each_notebook_gets_a_fresh_kernel(tmp_path, server):
     assert (first["value"], second["value"]) == ("one", "two")
 
 
+@pytest.mark.notebook
 def test_stop_ends_the_server_and_removes_its_socket(server):
     path = os.environ[kernels.SERVER_ENV]
     folder = os.path.dirname(path)
@@ -74,6 +78,7 @@ def test_stop_ends_the_server_and_removes_its_socket(server):
     assert kernels.SERVER_ENV not in os.environ and not os.path.exists(folder)
 
 
+@pytest.mark.notebook
 def test_without_an_answering_server_the_kernel_starts_as_usual(tmp_path, monkeypatch):
     monkeypatch.setenv(kernels.SERVER_ENV, str(tmp_path / "no-such-socket"))
     started, _ = _probe(tmp_path, "alone")
@@ -88,6 +93,7 @@ def test_without_an_answering_server_the_kernel_starts_as_usual(tmp_path, monkey
     assert started["ppid"] == os.getpid()
 
 
+@pytest.mark.notebook
 def test_the_server_ends_when_the_run_that_started_it_ends(tmp_path):
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     server = subprocess.Popen([sys.executable, "-m", "integrating.kernels", str(tmp_path / "s"),
@@ -101,3 +107,60 @@ def test_the_server_ends_when_the_run_that_started_it_ends(tmp_path):
     finally:
         server.kill()
         parent.kill()
+
+
+@pytest.mark.parametrize("argv, early", [
+    (["snakemake", "--cores", "all"], True),
+    (["snakemake", "--cores", "2", "--config", "implementation_threshold=0.6", "--directory", "x"], True),
+    (["snakemake", "-n"], False),
+    (["snakemake", "-np", "--cores", "1"], False),
+    (["snakemake", "--dry-run"], False),
+    (["snakemake", "--profile", "workflow/profiles/slurm", "power"], False),
+    (["snakemake", "--executor", "slurm"], False),
+    (["snakemake", "--list-target-rules"], False),
+])
+def test_the_server_starts_early_only_for_a_command_that_may_run_notebooks_here(argv, early):
+    assert kernels.may_run_notebooks(argv) is early
+
+
+@pytest.mark.notebook
+def test_a_served_command_runs_with_the_callers_folder_streams_and_exit_code(tmp_path, server, capfd):
+    from integrating import paths
+
+    os.chdir(tmp_path)
+    try:
+        assert kernels.run_command(["validate", str(paths.ROOT / "data" / "raw")]) == 0
+        assert kernels.run_command(["validate", "missing"]) == 1
+    finally:
+        os.chdir(paths.ROOT)
+    out, err = capfd.readouterr()
+    assert "data/raw: valid" in out
+    assert "missing: expected a folder holding the raw data contract" in out + err
+
+
+def test_without_a_server_a_command_runs_in_its_own_process(monkeypatch):
+    monkeypatch.delenv(kernels.SERVER_ENV, raising=False)
+    assert kernels.run_command(["validate", "x"]) is None
+
+
+@pytest.mark.notebook
+def test_a_cancelled_job_stops_its_served_notebook_and_kernel(tmp_path, server):
+    pid_file = tmp_path / "kernel.pid"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": runner.KERNEL, "display_name": "Python", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))"),
+                nbformat.v4.new_code_cell("time.sleep(120)")]
+    nbformat.write(nb, tmp_path / "long.ipynb")
+    job = subprocess.Popen([sys.executable, "-m", "integrating.cli", "run-notebook", str(tmp_path / "long.ipynb"),
+                            str(tmp_path / "out.ipynb"), "{}", "--cwd", str(tmp_path)])
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and job.poll() is None
+        time.sleep(0.1)
+    kernel = int(pid_file.read_text())
+    job.kill()  # as Snakemake does to the job of a cancelled run
+    job.wait()
+    deadline = time.monotonic() + 20
+    while kernels._alive(kernel):
+        assert time.monotonic() < deadline, "the kernel outlived the cancelled job"
+        time.sleep(0.1)

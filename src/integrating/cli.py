@@ -75,7 +75,7 @@ def _synth(args) -> int:
 def _run_notebook(args) -> int:
     from . import runner
 
-    return runner.run(args.notebook, args.output, args.parameters, cwd=args.cwd)
+    return runner.run(args.notebook, args.output, args.parameters, cwd=args.cwd, site_cache=args.site_cache)
 
 
 def _build_site(args) -> int:
@@ -178,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", type=Path)
     p.add_argument("parameters", type=_json_object, help="JSON object of notebook parameters")
     p.add_argument("--cwd", type=Path, default=None)
+    p.add_argument("--site-cache", type=Path, default=None,
+                   help="also render the executed notebook's report page into this cache (reports/.site-cache/notebooks)")
     p.set_defaults(func=_run_notebook)
 
     p = sub.add_parser("build-site", help="build the static report site reports/index.html")
@@ -227,10 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands of the pipeline that a run's server of warm processes runs for it (integrating.kernels).
+SERVED = ("validate", "run-notebook", "values", "build-site")
+
+
 def main(argv=None) -> int:
     """Run one command; a user's mistake ends in a message and exit code 2, never a traceback."""
+    from . import kernels
     from .errors import IntegratingError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] and argv[0] in SERVED and (code := kernels.run_command(argv)) is not None:
+        return code
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -8,9 +8,14 @@ forks a child, which becomes a fresh IPython kernel for that notebook only and e
 server itself never runs notebook code, so no state passes from one notebook to another; every
 kernel starts from the same freshly imported state, as a new process would.
 
+The pipeline's ``integrating`` commands (validate, run-notebook, values, build-site) are served the
+same way (:func:`run_command`): the command runs in a child forked from the server, with the
+command's folder, environment and standard streams, and the process Snakemake started waits for it
+and exits with its code; papermill's and nbconvert's imports are then also paid once per run.
+
 Without the server (a notebook run by hand, a cluster job, ``warm_kernels: false``, or a server
-that does not answer) :func:`kernel_manager` gives an ordinary kernel manager, and the results are
-the same bytes either way (the pipeline tests run both ways).
+that does not answer) :func:`kernel_manager` gives an ordinary kernel manager and commands run in
+their own process, and the results are the same bytes either way (the pipeline tests run both ways).
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ import time
 from pathlib import Path
 
 SERVER_ENV = "INTEGRATING_KERNEL_SERVER"  # path of the server's socket, for the notebook jobs
-# Imported by the server before it forks: what the notebooks' kernels would otherwise import one by one.
+# Imported once by the server, in this order (what every kernel needs first); a kernel forked before
+# the end imports the rest itself, as any kernel would.
 WARM_MODULES = (
-    "numpy", "pandas", "scipy.stats", "scipy.optimize", "matplotlib", "matplotlib.pyplot",
-    "matplotlib.backends.backend_agg", "matplotlib.backends.backend_pdf", "matplotlib.backends.backend_svg",
-    "seaborn", "statsmodels.api", "statsmodels.formula.api", "pingouin", "jsonschema", "yaml",
-    "IPython", "ipykernel.kernelapp",
+    "ipykernel.kernelapp", "IPython", "numpy", "pandas", "yaml", "jsonschema", "matplotlib",
+    "matplotlib.pyplot", "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg",
+    "matplotlib.backends.backend_pdf", "seaborn", "scipy.stats", "scipy.optimize", "statsmodels.api",
+    "statsmodels.formula.api", "pingouin", "papermill", "nbconvert",
 )
+_served = False  # true in a command's child: its commands run here, not in another child
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
@@ -42,63 +49,115 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 def serve(path: str, parent: int | None = None) -> None:
-    """Listen on the Unix socket ``path``, import :data:`WARM_MODULES`, then fork a kernel per request.
+    """Listen on the Unix socket ``path``, import :data:`WARM_MODULES`, and fork a kernel per request.
 
-    The socket listens before the imports start, so a request made meanwhile waits for them instead
-    of failing. The server ends when ``parent`` (the Snakemake process) is gone or on SIGTERM."""
+    A request that comes while the imports are under way is served between two of them: its kernel
+    imports the rest itself, so asking the server is never slower than starting a kernel. The server
+    ends when ``parent`` (the Snakemake process) is gone or on SIGTERM."""
     import importlib
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)
-    # As ipykernel does, before matplotlib is imported: the inline backend unless one is set.
-    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
-    for name in WARM_MODULES:
-        importlib.import_module(name)
     # As ipykernel_launcher does: the server's own folder is not on a kernel's path.
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
+    # As ipykernel does, before matplotlib is imported: the inline backend unless one is set.
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     signal.signal(signal.SIGCHLD, lambda *_: _reap())
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    listener.settimeout(0.5)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # nothing to clean up: skip the interpreter's teardown
+    for name in WARM_MODULES:
+        _serve_waiting(listener, timeout=0)
+        importlib.import_module(name)
     while parent is None or _alive(parent):
+        _serve_waiting(listener, timeout=0.5)
+
+
+def _serve_waiting(listener: socket.socket, timeout: float) -> None:
+    """Fork a kernel for each request waiting on ``listener`` (waiting up to ``timeout`` s for one)."""
+    listener.settimeout(timeout)
+    while True:
         try:
             conn, _ = listener.accept()
-        except TimeoutError:
-            continue
+        except (TimeoutError, BlockingIOError):
+            return
         with conn:
             conn.settimeout(None)
             _fork_kernel(listener, conn)
+        listener.settimeout(0)
 
 
 def _fork_kernel(listener: socket.socket, conn: socket.socket) -> None:
     message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
     request = json.loads(message.decode())
     pid = os.fork()
-    if pid == 0:  # the kernel: never returns to the server's loop
+    if pid == 0:  # the child: never returns to the server's loop
         code = 1
         try:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             listener.close()
-            conn.close()
-            _become_kernel(request, fds)
-            code = 0
+            _take_over(request, fds)
+            if "command" in request:
+                code = _command_child(request, conn)
+            else:
+                conn.close()
+                os.setsid()  # its own process group, as a launched kernel has: interrupts reach it alone
+                _become_kernel(request)
+                code = 0
         finally:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
             os._exit(code)
     for fd in fds:
         os.close(fd)
     conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
 
-def _become_kernel(request: dict, fds: list[int]) -> None:
-    os.setsid()  # its own process group, as a launched kernel has: interrupts reach it alone
+def _take_over(request: dict, fds: list[int]) -> None:
+    """The requesting process's standard streams, folder and environment."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+
+
+def _command_child(request: dict, conn: socket.socket) -> int:
+    """Run an ``integrating`` command; its exit code goes back to the waiting process, and the command
+    stops (SIGTERM, so that it cleans up) if that process ends first (Snakemake cancelled the job)."""
+    import threading
+
+    global _served
+    _served = True
+
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    client = request["client"]
+
+    def watch():
+        while _alive(client):
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
+    sys.argv = ["integrating", *request["command"]]
+    try:
+        from integrating.cli import main as cli
+
+        code = cli(request["command"])
+    except SystemExit as exc:  # argparse's usage errors, or the job cancelled
+        code = exc.code if isinstance(exc.code, int) else 1
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+    return code
+
+
+def _become_kernel(request: dict) -> None:
     import importlib.util
 
     from ipykernel.kernelapp import IPKernelApp
@@ -137,9 +196,28 @@ def _alive(pid: int) -> bool:
 _server: tuple[subprocess.Popen, Path] | None = None  # this process's server and its folder (start)
 
 
+# Snakemake options under which no notebook runs here (a dry run, a listing, another executor).
+_NOT_LOCAL_RUN = ("--dry-run", "--dryrun", "--list", "--summary", "--detailed-summary", "--dag", "--rulegraph",
+                  "--filegraph", "--lint", "--touch", "--unlock", "--cleanup-metadata", "--delete-all-output",
+                  "--delete-temp-output", "--executor", "--profile", "--containerize", "--help", "--version")
+
+
+def may_run_notebooks(argv: list[str]) -> bool:
+    """Whether a Snakemake command line may run notebooks in this process's machine: then the Snakefile
+    starts the server while the workflow is read, half a second before ``onstart`` would (which starts
+    it otherwise, and stops it when the run turns out not to be local)."""
+    for arg in argv[1:]:
+        if arg.startswith(_NOT_LOCAL_RUN) or arg in ("-l", "-S", "-D", "-h", "-v") or (
+                arg.startswith("-") and not arg.startswith("--") and "n" in arg):
+            return False
+    return True
+
+
 def start() -> None:
-    """Start a server for this process's run and point its notebook jobs at it (:data:`SERVER_ENV`)."""
+    """Start a server for this process's run (once) and point its notebook jobs at it (:data:`SERVER_ENV`)."""
     global _server
+    if _server is not None:
+        return
     folder = Path(tempfile.mkdtemp(prefix="integrating-kernels-"))
     path = folder / "socket"
     server = subprocess.Popen(
@@ -258,6 +336,31 @@ def kernel_manager(kernel_name: str):
     return manager
 
 
+def run_command(argv: list[str]) -> int | None:
+    """Run ``integrating ARGV`` in a child of the run's server and return its exit code; None when there
+    is no server that answers (the caller then runs the command itself). SIGTERM and SIGINT received
+    meanwhile are passed on to the child."""
+    path = os.environ.get(SERVER_ENV)
+    if _served or not path:
+        return None
+    request = {"command": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "client": os.getpid()}
+    try:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(path)
+        socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+        replies = conn.makefile("rb")
+        pid = json.loads(replies.readline())["pid"]
+    except (OSError, ValueError, KeyError):
+        return None
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: os.kill(pid, signal.SIGTERM))
+    with conn:
+        try:
+            return int(json.loads(replies.readline())["exit"])
+        except (OSError, ValueError, KeyError):  # the child died without a word
+            return 1
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -270,4 +373,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Served from the module itself, not from __main__: a command's child imports integrating.kernels
+    # (through the command line) and must find its flag set there.
+    from integrating.kernels import main as _main
+
+    sys.exit(_main())

@@ -478,6 +478,17 @@ def render_notebooks(executed_dir: Path, names: list[str], cache: Path) -> dict[
     return out
 
 
+def prerender(executed, cache) -> None:
+    """Render the executed notebook ``executed`` into ``cache`` now, unless it holds that render already
+    (the pipeline's notebook steps do this as they end, in parallel; :func:`build_site` then finds it)."""
+    path = Path(executed)
+    source = path.read_bytes()
+    digest, key = hashlib.sha256(source).hexdigest(), render_key()
+    entry = Path(cache) / f"{path.stem}.json"
+    if cached_render(entry, key, digest) is None:
+        store_render(entry, key, digest, *render_notebook(path, source=source, exporter=notebook_exporter()))
+
+
 def notebook_page(name: str, body: str, meta: dict, origin: dict, has_record: bool) -> str:
     info = []
     if meta.get("start_time"):

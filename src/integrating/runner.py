@@ -14,11 +14,12 @@ from .provenance import COMMAND_ENV  # the command that reruns the notebook, for
 KERNEL = "integrating"
 
 
-def run(notebook, output, parameters, *, cwd=None) -> int:
+def run(notebook, output, parameters, *, cwd=None, site_cache=None) -> int:
     """Execute ``notebook`` into ``output`` with ``parameters`` (a dict or a JSON object string).
 
     The executed notebook (with papermill's metadata: parameters, start, end, duration and the status
-    of each cell) is the run's log. Returns 0, or 1 after printing which cell failed.
+    of each cell) is the run's log. With ``site_cache``, its page of the report site is rendered into
+    that cache too (:func:`integrating.report.prerender`). Returns 0, or 1 after printing which cell failed.
     """
     import asyncio
 
@@ -57,7 +58,11 @@ def run(notebook, output, parameters, *, cwd=None) -> int:
             print("\n".join(message), file=sys.stderr)
             runlog.note_error(message)
             return 1
-        return 0
     finally:
         loop.run_until_complete(kernel.shutdown_kernel(now=True))
         loop.close()
+    if site_cache is not None:
+        from .report import prerender
+
+        prerender(output, site_cache)
+    return 0

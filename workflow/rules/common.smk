@@ -100,7 +100,10 @@ rerun_when_outputs_changed(provenance.SITE_MANIFEST)
 # The provenance record is the rule's only output: Snakemake deletes the outputs of a job before it
 # runs, and the notebooks write their tables and figures atomically, so a failed run keeps the
 # previous good tables and figures.
-RUN_NOTEBOOK = PYTHON + " -m integrating.cli run-notebook {input.notebook} {log} {params.nb} --cwd ."
+# Each notebook's page of the report site is rendered as the notebook ends (into the site's cache), so
+# the site step, which waits for every notebook, has little left to do.
+RUN_NOTEBOOK = (PYTHON + " -m integrating.cli run-notebook {input.notebook} {log} {params.nb} --cwd ."
+                " --site-cache reports/.site-cache/notebooks")
 
 
 # Each notebook job claims one core through this resource: without it this Snakemake starts more

@@ -11,7 +11,10 @@ rule validate:
         "{PYTHON} -m integrating.cli validate {RAW} --stamp {output}"
 
 
+# Priorities order the notebooks when cores are short: the critical path (02 and 04, then 03) first,
+# then 01 (short, and needed by 05), then the long 06 ahead of 05, which would only delay it.
 rule data_inventory:
+    priority: 6
     input:
         notebook=notebook("01_data_inventory"),
         code=notebook_code("01_data_inventory"),
@@ -110,6 +113,7 @@ rule claims_check:
 
 
 rule robustness:
+    priority: 5
     input:
         notebook=notebook("06_robustness"),
         code=notebook_code("06_robustness"),
