@@ -47,12 +47,14 @@ onsuccess:
 
     kernels.stop()
     runlog.record_end("ok")
+    runlog.end_promptly()
 
 
 onerror:
     from integrating import report, runlog
 
     kernels.stop()
+    runlog.end_promptly()
     last = runlog.record_end("failed", log)
     if any(not step.startswith("power") for step in last["steps"]):
         report.build_site(".", show_excerpts=config["show_excerpts"], raw_dir=RAW, last_run=last)

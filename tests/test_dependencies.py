@@ -81,6 +81,14 @@ def test_each_rule_declares_every_module_its_notebook_reaches(jobs):
     assert checked == len(NOTEBOOKS)
 
 
+def test_how_a_notebook_is_run_is_not_an_input_of_its_results(jobs):
+    # The runner is; how it starts the kernel, renders the page or reports is not (no result changes).
+    for job in jobs.values():
+        if any(p.endswith(".ipynb") for p in job["inputs"]):
+            assert "src/integrating/runner.py" in job["inputs"]
+            assert not {f"src/integrating/{m}.py" for m in ("kernels", "report", "runlog", "cli")} & set(job["inputs"])
+
+
 def test_command_rules_declare_their_modules(jobs):
     assert "src/integrating/validate.py" in jobs["validate"]["inputs"]
     assert {"src/integrating/report.py", "src/integrating/claims.py"} <= set(jobs["report_site"]["inputs"])

@@ -79,6 +79,16 @@ def record_start() -> None:
     write_json(LAST_RUN, {"status": "running", "started": _now()})
 
 
+def end_promptly() -> None:
+    """Cancel the timers Snakemake's scheduler leaves running (it re-checks its job-rate limit a second
+    after each round), so that a run's process ends with its work instead of up to a second later."""
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
 def record_end(status: str, snakemake_log=None) -> dict:
     """Note how the run ended; on failure with the steps that failed and their messages."""
     from .io import write_json

@@ -41,9 +41,11 @@ def notebook(name):
 def notebook_code(name):
     """Package sources a notebook reaches through its imports, and the runner that executes it.
 
-    Not the command-line module that dispatches to the runner: editing it (say, to add a command)
-    changes no notebook's results, and would rerun every notebook."""
-    return dependencies.module_files(["runner", *dependencies.notebook_modules(notebook(name))], root=".")
+    Not what the runner calls to start the kernel or render the notebook's page, nor the command-line
+    module that dispatches to it: editing them (say, to add a command) changes no notebook's results,
+    and would rerun every notebook."""
+    modules = dependencies.module_files(dependencies.notebook_modules(notebook(name)), root=".")
+    return sorted({*modules, str(SRC / "runner.py")})
 
 
 def command_code(*modules):
