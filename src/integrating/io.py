@@ -98,7 +98,8 @@ def save_figure(fig, stem, *, formats=None, dpi: int | None = None, caption: str
         "tiff": {"pil_kwargs": {"compression": "tiff_lzw"}},
         "eps": {},
     }
-    rendered = _Rendered(stem, fig, formats, dpi, options["svg"]) if "svg" in formats else None
+    # With SVG and another format, what was made from the same SVG is kept (see above).
+    rendered = _Rendered(stem, fig, formats, dpi, options["svg"]) if "svg" in formats and len(formats) > 1 else None
     for fmt in formats:
         target = stem.with_suffix(f".{fmt}")
         if rendered is not None and rendered.keeps(fmt):

@@ -17,7 +17,7 @@ def drawn_extents(fig) -> list[dict]:
     Artists are identified by their gid, ``<role>-<owner>``: box, frame, text, note, title, elabel
     and arrow (owner ``<from>-<to>``).
     """
-    fig.canvas.draw()
+    fig.draw_without_rendering()  # positions and extents, without painting pixels
     renderer = fig.canvas.get_renderer()
     items = []
     # Texts placed on the figure without a gid (e.g. the synthetic-data stamp) count as free texts.
@@ -238,7 +238,7 @@ def figure_problems(fig, *, min_size: float | None = None, tol: float = 0.5) -> 
     from . import plotting
 
     min_size = plotting.MIN_FONT_SIZE if min_size is None else min_size
-    fig.canvas.draw()
+    fig.draw_without_rendering()  # positions and extents, without painting pixels
     renderer = fig.canvas.get_renderer()
     texts = _texts(fig)
     for t in texts:

@@ -165,7 +165,7 @@ def clinic_small_multiples_plot(data: pd.DataFrame, width: float = plotting.TWO_
             legend.remove()
         legend = fig.legend(handles=handles, loc="upper center", ncols=ncol, frameon=False, fontsize=6,
                             handlelength=1.6, columnspacing=1.2, borderaxespad=0.2)
-        fig.canvas.draw()
+        fig.draw_without_rendering()
         box = legend.get_window_extent(fig.canvas.get_renderer())
         if box.width * 72 / fig.dpi <= width_pt - 2 * MARGIN:
             break
