@@ -32,13 +32,13 @@ import time
 from pathlib import Path
 
 SERVER_ENV = "INTEGRATING_KERNEL_SERVER"  # path of the server's socket, for the notebook jobs
-# Imported once by the server, in this order (what every kernel needs first); a kernel forked before
-# the end imports the rest itself, as any kernel would.
+# Imported once by the server, in the order they are needed: what the notebook command needs first (it
+# comes first), then what every kernel needs; a process forked before the end imports the rest itself.
 WARM_MODULES = (
-    "ipykernel.kernelapp", "IPython", "numpy", "pandas", "yaml", "jsonschema", "matplotlib",
-    "matplotlib.pyplot", "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg",
-    "matplotlib.backends.backend_pdf", "seaborn", "scipy.stats", "scipy.optimize", "statsmodels.api",
-    "statsmodels.formula.api", "pingouin", "papermill", "nbconvert",
+    "jupyter_client", "papermill", "ipykernel.kernelapp", "IPython", "numpy", "pandas", "yaml", "jsonschema",
+    "matplotlib", "matplotlib.pyplot", "seaborn", "matplotlib.backends.backend_agg",
+    "matplotlib.backends.backend_svg", "matplotlib.backends.backend_pdf", "scipy.stats", "scipy.optimize",
+    "statsmodels.api", "statsmodels.formula.api", "pingouin", "nbconvert",
 )
 _served = False  # true in a command's child: its commands run here, not in another child
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
