@@ -22,6 +22,7 @@ FOLDER_PARAMETERS = ("derived_dir", "figures_dir", "provenance_dir")
 DISPATCHERS = frozenset({"cli"})
 
 
+@lru_cache(maxsize=None)
 def _module_file(module: str) -> Path | None:
     """Source file of a package module named with dots below the package (``qda.mapping``)."""
     base = SOURCE.joinpath(*module.split("."))

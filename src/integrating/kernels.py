@@ -32,11 +32,11 @@ import time
 from pathlib import Path
 
 SERVER_ENV = "INTEGRATING_KERNEL_SERVER"  # path of the server's socket, for the notebook jobs
-# Imported once by the server, in the order they are needed: what the notebook command needs first (it
-# comes first), then what every kernel needs; a process forked before the end imports the rest itself.
+# Imported once by the server, what every kernel needs first (its start waits on them), then the
+# notebook command's own; a process forked before the end imports the rest itself.
 WARM_MODULES = (
-    "jupyter_client", "papermill", "ipykernel.kernelapp", "IPython", "numpy", "pandas", "yaml", "jsonschema",
-    "matplotlib", "matplotlib.pyplot", "seaborn", "matplotlib.backends.backend_agg",
+    "ipykernel.kernelapp", "IPython", "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn",
+    "jupyter_client", "papermill", "yaml", "jsonschema", "matplotlib.backends.backend_agg",
     "matplotlib.backends.backend_svg", "matplotlib.backends.backend_pdf", "scipy.stats", "scipy.optimize",
     "statsmodels.api", "statsmodels.formula.api", "pingouin", "nbconvert",
 )
@@ -67,6 +67,8 @@ def serve(path: str, parent: int | None = None) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: _reap())
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # nothing to clean up: skip the interpreter's teardown
     for name in WARM_MODULES:
+        if parent is not None and not _alive(parent):  # a run with nothing to do ends before the imports
+            return
         _serve_waiting(listener, timeout=0)
         importlib.import_module(name)
     while parent is None or _alive(parent):
