@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import nbformat
@@ -70,6 +71,23 @@ def test_each_notebook_gets_a_fresh_kernel(tmp_path, server):
 
 
 @pytest.mark.notebook
+@pytest.mark.notebook
+def test_a_run_that_ends_before_any_job_leaves_no_server_behind(tmp_path):
+    from integrating import paths
+
+    work = tmp_path / "work"
+    work.mkdir()
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "-s", str(paths.ROOT / "Snakefile"), "--directory",
+           str(work), "--config", f"raw_dir={paths.ROOT / 'data' / 'raw'}", "--", "no/such/target"]
+    before = set(os.listdir(tempfile.gettempdir()))
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode != 0  # no rule makes the target: Snakemake stops before any job
+    deadline = time.monotonic() + 20
+    while {d for d in os.listdir(tempfile.gettempdir()) if d.startswith(kernels.FOLDER_PREFIX)} - before:
+        assert time.monotonic() < deadline, "the server of a run that ended stayed"
+        time.sleep(0.2)
+
+
 def test_stop_ends_the_server_and_removes_its_socket(server):
     path = os.environ[kernels.SERVER_ENV]
     folder = os.path.dirname(path)
@@ -104,6 +122,7 @@ def test_the_server_ends_when_the_run_that_started_it_ends(tmp_path):
         parent.kill()
         parent.wait()
         server.wait(timeout=20)
+        assert not (tmp_path / "s").exists()  # its socket removed
     finally:
         server.kill()
         parent.kill()

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 SERVER_ENV = "INTEGRATING_KERNEL_SERVER"  # path of the server's socket, for the notebook jobs
+FOLDER_PREFIX = "integrating-kernels-"  # of the temporary folder that holds the socket
 # Imported once by the server, what every kernel needs first (its start waits on them), then the
 # notebook command's own; a process forked before the end imports the rest itself.
 WARM_MODULES = (
@@ -64,15 +65,28 @@ def serve(path: str, parent: int | None = None) -> None:
         del sys.path[0]
     # As ipykernel does, before matplotlib is imported: the inline backend unless one is set.
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+    def end(*_):  # without the interpreter's teardown of everything imported
+        _remove(path)
+        os._exit(0)
+
     signal.signal(signal.SIGCHLD, lambda *_: _reap())
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # nothing to clean up: skip the interpreter's teardown
+    signal.signal(signal.SIGTERM, end)
     for name in WARM_MODULES:
         if parent is not None and not _alive(parent):  # a run with nothing to do ends before the imports
-            return
+            end()
         _serve_waiting(listener, timeout=0)
         importlib.import_module(name)
     while parent is None or _alive(parent):
         _serve_waiting(listener, timeout=0.5)
+    end()
+
+
+def _remove(path) -> None:
+    """The server's socket, and the folder :func:`start` made for it."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    if path.parent.name.startswith(FOLDER_PREFIX):
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _serve_waiting(listener: socket.socket, timeout: float) -> None:
@@ -220,7 +234,7 @@ def start() -> None:
     global _server
     if _server is not None:
         return
-    folder = Path(tempfile.mkdtemp(prefix="integrating-kernels-"))
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
     path = folder / "socket"
     server = subprocess.Popen(
         [sys.executable, "-m", "integrating.kernels", str(path), "--parent", str(os.getpid())],
