@@ -30,8 +30,8 @@ rule all:
 
 
 # The report is never stale: a failed run says so at the top of the report, with the step and the
-# message, and marks what is from an earlier run (reports/logs/last_run.json).
-# Notebook kernels are forked from one server of warm kernels per local run (warm_kernels).
+# message, and marks what is from an earlier run (reports/logs/last_run.json). The server of warm
+# kernels (warm_kernels) serves local runs only, and ends with the run.
 onstart:
     from integrating import runlog
 

@@ -89,6 +89,13 @@ def test_how_a_notebook_is_run_is_not_an_input_of_its_results(jobs):
             assert not {f"src/integrating/{m}.py" for m in ("kernels", "report", "runlog", "cli")} & set(job["inputs"])
 
 
+def test_notebook_steps_render_their_pages_into_the_cache_the_site_reads(jobs):
+    from integrating import report
+
+    shells = [job["shell"] for job in jobs.values() if job["shell"]]
+    assert shells and all(f"--site-cache reports/{report.CACHE}/notebooks" in s for s in shells)
+
+
 def test_command_rules_declare_their_modules(jobs):
     assert "src/integrating/validate.py" in jobs["validate"]["inputs"]
     assert {"src/integrating/report.py", "src/integrating/claims.py"} <= set(jobs["report_site"]["inputs"])

@@ -102,7 +102,7 @@ def save_figure(fig, stem, *, formats=None, dpi: int | None = None, caption: str
     rendered = _Rendered(stem, fig, formats, dpi, options["svg"]) if "svg" in formats and len(formats) > 1 else None
     for fmt in formats:
         target = stem.with_suffix(f".{fmt}")
-        if rendered is not None and rendered.keeps(fmt):
+        if rendered is not None and rendered.done(fmt):
             written.append(target)
             continue
         with atomic_path(target) as tmp:
@@ -146,8 +146,9 @@ class _Rendered:
         self.unchanged = before.get("source") == self.source and _sha256(stem.with_suffix(".svg")) == self.source["svg"]
         self.files = before.get("files", {}) if self.unchanged else {}
 
-    def keeps(self, fmt: str) -> bool:
-        """Whether ``stem.<fmt>`` is kept as it is; the SVG is written here when it changed."""
+    def done(self, fmt: str) -> bool:
+        """Whether ``stem.<fmt>`` needs no rendering: the SVG (written here, if it changed), or a file
+        made from this same SVG."""
         target = self.stem.with_suffix(f".{fmt}")
         if fmt == "svg":
             if not self.unchanged:

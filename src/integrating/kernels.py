@@ -2,16 +2,17 @@
 
 A notebook's kernel normally starts a new Python, which then spends one to two seconds importing
 pandas, matplotlib, seaborn, SciPy and statsmodels, in every notebook of every run. During a local
-``make run`` the pipeline starts one server (:func:`start`, from the Snakefile's ``onstart``) that
+``make run`` the pipeline starts one server (:func:`start`, while Snakemake reads the workflow) that
 imports them once, and each notebook job asks it for a kernel (:class:`ForkedProvisioner`): the server
 forks a child, which becomes a fresh IPython kernel for that notebook only and ends with it. The
 server itself never runs notebook code, so no state passes from one notebook to another; every
 kernel starts from the same freshly imported state, as a new process would.
 
-The pipeline's ``integrating`` commands (validate, run-notebook, values, build-site) are served the
-same way (:func:`run_command`): the command runs in a child forked from the server, with the
-command's folder, environment and standard streams, and the process Snakemake started waits for it
-and exits with its code; papermill's and nbconvert's imports are then also paid once per run.
+The pipeline's ``integrating`` commands (validate, run-notebook, values, build-site; none of them
+draws) are served the same way (:func:`run_command`): the command runs in a child forked from the
+server, with the command's folder, environment and standard streams, and the process Snakemake
+started waits for it and exits with its code; papermill's and nbconvert's imports are then also paid
+once per run.
 
 Without the server (a notebook run by hand, a cluster job, ``warm_kernels: false``, or a server
 that does not answer) :func:`kernel_manager` gives an ordinary kernel manager and commands run in
@@ -65,6 +66,7 @@ def serve(path: str, parent: int | None = None) -> None:
         del sys.path[0]
     # As ipykernel does, before matplotlib is imported: the inline backend unless one is set.
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+
     def end(*_):  # without the interpreter's teardown of everything imported
         _remove(path)
         os._exit(0)
@@ -90,7 +92,7 @@ def _remove(path) -> None:
 
 
 def _serve_waiting(listener: socket.socket, timeout: float) -> None:
-    """Fork a kernel for each request waiting on ``listener`` (waiting up to ``timeout`` s for one)."""
+    """Fork a child for each request waiting on ``listener`` (waiting up to ``timeout`` s for one)."""
     listener.settimeout(timeout)
     while True:
         try:
@@ -99,11 +101,12 @@ def _serve_waiting(listener: socket.socket, timeout: float) -> None:
             return
         with conn:
             conn.settimeout(None)
-            _fork_kernel(listener, conn)
+            _fork_child(listener, conn)
         listener.settimeout(0)
 
 
-def _fork_kernel(listener: socket.socket, conn: socket.socket) -> None:
+def _fork_child(listener: socket.socket, conn: socket.socket) -> None:
+    """A kernel, or a command's run, for the request on ``conn``; the child's process id goes back."""
     message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
     request = json.loads(message.decode())
     pid = os.fork()
@@ -360,17 +363,16 @@ def run_command(argv: list[str]) -> int | None:
     if _served or not path:
         return None
     request = {"command": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "client": os.getpid()}
-    try:
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        conn.connect(path)
-        socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-        replies = conn.makefile("rb")
-        pid = json.loads(replies.readline())["pid"]
-    except (OSError, ValueError, KeyError):
-        return None
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda signum, frame: os.kill(pid, signal.SIGTERM))
-    with conn:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(path)
+            socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+            replies = conn.makefile("rb")
+            pid = json.loads(replies.readline())["pid"]
+        except (OSError, ValueError, KeyError):
+            return None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda signum, frame: os.kill(pid, signal.SIGTERM))
         try:
             return int(json.loads(replies.readline())["exit"])
         except (OSError, ValueError, KeyError):  # the child died without a word
