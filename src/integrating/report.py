@@ -24,7 +24,8 @@ and a key of what renders it (:func:`render_key`: this module's code, the Python
 versions). A build re-renders only the notebooks whose entry is missing, unreadable or made from
 other bytes or another key, and the pages around the bodies are written afresh each time, so an
 incremental build is byte-identical to a build from scratch. nbconvert is imported only when a
-notebook has to be rendered.
+notebook has to be rendered. The pipeline's notebook steps put their page into the cache as they end
+(:func:`prerender`), so the site step, which waits for all of them, finds every page rendered.
 """
 
 from __future__ import annotations
