@@ -324,6 +324,19 @@ def test_an_incremental_build_after_one_notebook_changed_equals_a_clean_build(tw
     assert sorted(renders) == ["03_other", "04_demo"]
 
 
+def test_pages_prerendered_by_the_notebook_steps_are_not_rendered_again(two_notebooks, renders):
+    root, reports = two_notebooks, two_notebooks / "reports"
+    cache = reports / report.CACHE / "notebooks"
+    for name in ("03_other", "04_demo"):
+        report.prerender(reports / "notebooks" / f"{name}.ipynb", cache)
+    report.prerender(reports / "notebooks/04_demo.ipynb", cache)  # already there: not rendered twice
+    assert sorted(renders) == ["03_other", "04_demo"]
+    renders.clear()
+    report.build_site(root, show_excerpts=True)
+    assert renders == []
+    assert site_digest(reports) == clean_build(root, show_excerpts=True)
+
+
 def test_what_surrounds_a_cached_notebook_is_written_afresh(two_notebooks, renders):
     """The banner (study origin) and the link to the provenance record are not cached with the body."""
     root, reports = two_notebooks, two_notebooks / "reports"
