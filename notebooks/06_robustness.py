@@ -84,8 +84,8 @@ print(f"{synthetic}study: {len(study.clinics)} clinics, {len(study.survey_respon
 #
 # Every specification estimates the same quantity, the **difference in mean clinic-level change
 # (more − less)**; the test only changes the p-value (and the CI, which the t-tests define). The
-# patient-level mixed model is not part of the multiverse: one fit takes seconds, thousands would take
-# hours; notebook 04 reports it for the primary specification. The **primary specification** (configured
+# patient-level mixed model is not part of the multiverse, whose tests compare clinic-level change;
+# notebook 04 reports it for the primary specification. The **primary specification** (configured
 # segmentation, all items, `composite_min_answered`, no clinic left out, Student t) is notebook 04's
 # primary result. A specification that cannot be computed (a group with fewer than 2 clinics) stays in
 # the table with its reason.

@@ -28,7 +28,8 @@ change (:func:`integrating.stats.t_tests`, the survey analysis's own test). (2) 
 form: with balanced data its REML estimates are the ANOVA estimators of the two strata (truncated at
 the boundary var_clinic = 0), the interaction estimate is the difference in mean change, and its SE is
 sqrt(residual variance x 2 / respondents x (1/n_more + 1/n_less)). tests/test_power.py checks this
-against statsmodels MixedLM fits of response-level data.
+against the REML fits of response-level data (integrating.mixed_model, itself checked against
+statsmodels and R).
 
 **Seeds.** Replicates come in blocks of :data:`BLOCK`. Block b of a design draws from
 ``numpy.random.SeedSequence(seed, spawn_key=(*hash of the design, b))``; a replicate's numbers depend
