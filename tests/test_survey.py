@@ -9,7 +9,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels
 from statsmodels.stats.weightstats import DescrStatsW
 
 from integrating import mixed_model, rounding, stats, survey
