@@ -335,19 +335,24 @@ def _provisioner_class():
 
 
 def kernel_manager(kernel_name: str):
-    """An asynchronous kernel manager for ``kernel_name``: its kernel forked by the run's server when
-    there is one that answers and the kernel is this Python's ipykernel, else started as usual."""
+    """An asynchronous kernel manager for ``kernel_name``, talking to its kernel over Unix sockets: the
+    kernel forked by the run's server when there is one that answers and the kernel is this Python's
+    ipykernel, else started as usual."""
     from jupyter_client.manager import AsyncKernelManager
 
     manager = AsyncKernelManager(kernel_name=kernel_name)
+    # Unix sockets of its own instead of TCP ports: notebooks started at the same moment cannot pick the
+    # same free port (a client would then reach another notebook's kernel and be refused).
+    import uuid
+
+    manager.transport = "ipc"
+    manager.ip = os.path.join(tempfile.gettempdir(), f"integrating-kernel-{uuid.uuid4().hex}")
     path = os.environ.get(SERVER_ENV)
     argv = manager.kernel_spec.argv
     if not path or not Path(path).exists() or "ipykernel_launcher" not in argv:
         return manager
     if Path(argv[0]).resolve() != Path(sys.executable).resolve():
         return manager
-    import uuid
-
     manager.kernel_id = str(uuid.uuid4())
     provisioner = _provisioner_class()(kernel_id=manager.kernel_id, kernel_spec=manager.kernel_spec, parent=manager)
     provisioner.server = path
