@@ -90,10 +90,10 @@ def test_how_a_notebook_is_run_is_not_an_input_of_its_results(jobs):
 
 
 def test_notebook_steps_render_their_pages_into_the_cache_the_site_reads(jobs):
-    from integrating import report
+    from integrating import notebook_html
 
     shells = [job["shell"] for job in jobs.values() if job["shell"]]
-    assert shells and all(f"--site-cache reports/{report.CACHE}/notebooks" in s for s in shells)
+    assert shells and all(f"--site-cache reports/{notebook_html.CACHE}/notebooks" in s for s in shells)
 
 
 def test_command_rules_declare_their_modules(jobs):

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from integrating import cli, claims, io, plotting, report
+from integrating import cli, claims, io, notebook_html, plotting, report
 
 EXCERPT_MARKER = "Zanzibar-excerpt-7781"
 CLAIM_ROWS = [
@@ -270,7 +270,7 @@ def site_digest(reports: Path) -> dict[str, str]:
 def clean_build(root: Path, **kw) -> dict[str, str]:
     """Remove the site, the landing page and the cache, build again and return the site's digest."""
     reports = root / "reports"
-    for folder in (reports / "site", reports / report.CACHE):
+    for folder in (reports / "site", reports / notebook_html.CACHE):
         shutil.rmtree(folder, ignore_errors=True)
     (reports / "index.html").unlink(missing_ok=True)
     report.build_site(root, **kw)
@@ -286,15 +286,15 @@ def set_output(path: Path, text: str) -> None:
 
 @pytest.fixture
 def renders(monkeypatch):
-    """Names of the notebooks rendered while the test runs (report.render_notebook wrapped)."""
+    """Names of the notebooks rendered while the test runs (notebook_html.render_notebook wrapped)."""
     done = []
-    render = report.render_notebook
+    render = notebook_html.render_notebook
 
     def counting(path, **kw):
         done.append(Path(path).stem)
         return render(path, **kw)
 
-    monkeypatch.setattr(report, "render_notebook", counting)
+    monkeypatch.setattr(notebook_html, "render_notebook", counting)
     return done
 
 
@@ -326,10 +326,10 @@ def test_an_incremental_build_after_one_notebook_changed_equals_a_clean_build(tw
 
 def test_pages_prerendered_by_the_notebook_steps_are_not_rendered_again(two_notebooks, renders):
     root, reports = two_notebooks, two_notebooks / "reports"
-    cache = reports / report.CACHE / "notebooks"
+    cache = reports / notebook_html.CACHE / "notebooks"
     for name in ("03_other", "04_demo"):
-        report.prerender(reports / "notebooks" / f"{name}.ipynb", cache)
-    report.prerender(reports / "notebooks/04_demo.ipynb", cache)  # already there: not rendered twice
+        notebook_html.prerender(reports / "notebooks" / f"{name}.ipynb", cache)
+    notebook_html.prerender(reports / "notebooks/04_demo.ipynb", cache)  # already there: not rendered twice
     assert sorted(renders) == ["03_other", "04_demo"]
     renders.clear()
     report.build_site(root, show_excerpts=True)
@@ -371,7 +371,7 @@ def test_an_unchanged_rebuild_renders_no_notebook_and_imports_no_nbconvert(two_n
     (reports / "notebooks/03_other.ipynb").unlink()
     report.build_site(root, show_excerpts=True)
     assert renders == [] and not (reports / "site/notebooks/03_other.html").exists()
-    assert sorted(p.name for p in (reports / report.CACHE / "notebooks").iterdir()) == ["04_demo.json"]
+    assert sorted(p.name for p in (reports / notebook_html.CACHE / "notebooks").iterdir()) == ["04_demo.json"]
 
 
 def _truncate(entry: Path):
@@ -407,15 +407,15 @@ def test_a_corrupt_cache_entry_is_rendered_again(two_notebooks, renders, corrupt
     root, reports = two_notebooks, two_notebooks / "reports"
     report.build_site(root)
     first = site_digest(reports)
-    entry = reports / report.CACHE / "notebooks/04_demo.json"
+    entry = reports / notebook_html.CACHE / "notebooks/04_demo.json"
     corrupt(entry)
     renders.clear()
     report.build_site(root)
     assert "04_demo" in renders
     assert site_digest(reports) == first
-    key = report.render_key()
+    key = notebook_html.render_key()
     sha = hashlib.sha256((reports / "notebooks/04_demo.ipynb").read_bytes()).hexdigest()
-    assert report.cached_render(entry, key, sha) is not None  # the entry was written again
+    assert notebook_html.cached_render(entry, key, sha) is not None  # the entry was written again
     renders.clear()
     report.build_site(root)
     assert renders == []
@@ -426,7 +426,7 @@ def test_another_renderer_renders_again(two_notebooks, renders, monkeypatch):
     root, reports = two_notebooks, two_notebooks / "reports"
     report.build_site(root)
     first = site_digest(reports)
-    monkeypatch.setattr(report, "RENDER_PACKAGES", report.RENDER_PACKAGES + ("packaging",))
+    monkeypatch.setattr(notebook_html, "RENDER_PACKAGES", notebook_html.RENDER_PACKAGES + ("packaging",))
     renders.clear()
     report.build_site(root)
     assert sorted(renders) == ["03_other", "04_demo"] and site_digest(reports) == first
@@ -436,12 +436,12 @@ def test_one_exporter_validating_once_renders_as_a_fresh_default_one(two_noteboo
     from nbconvert import HTMLExporter
 
     paths = sorted((two_notebooks / "reports/notebooks").glob("*.ipynb"))
-    shared = report.notebook_exporter()
+    shared = notebook_html.notebook_exporter()
     assert shared.optimistic_validation is True
     for path in paths:
         default = HTMLExporter(template_name="basic")
         default.exclude_input_prompt = False
-        assert report.render_notebook(path, exporter=shared) == report.render_notebook(path, exporter=default)
+        assert notebook_html.render_notebook(path, exporter=shared) == notebook_html.render_notebook(path, exporter=default)
 
 
 @pytest.mark.parametrize("synthetic, expected", [(False, None), (None, "Origin of the data unknown")])

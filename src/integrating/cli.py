@@ -79,12 +79,6 @@ def _run_notebook(args) -> int:
 
 
 def _build_site(args) -> int:
-    import os
-
-    # nbformat validates each notebook it reads and nbconvert once more after rendering it
-    # (report.notebook_exporter); nbformat's default validator compiles its schema every time, the
-    # jsonschema one does not.
-    os.environ.setdefault("NBFORMAT_VALIDATOR", "jsonschema")
     from . import report
 
     if not args.workdir.is_dir():

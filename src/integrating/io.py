@@ -6,6 +6,7 @@ or a failed validation never leaves a half-written file or destroys the previous
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -32,6 +33,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_text(path, text: str) -> Path:
@@ -126,7 +135,6 @@ class _Rendered:
     """The files of one figure and what they were rendered from (see :func:`save_figure`)."""
 
     def __init__(self, stem: Path, fig, formats, dpi: int, svg_options: dict):
-        import hashlib
         from io import BytesIO
 
         import matplotlib
@@ -162,9 +170,8 @@ class _Rendered:
 
 
 def _sha256(path) -> str | None:
-    import hashlib
-
+    """:func:`sha256`, or None for a file that is not there."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return sha256(path)
     except OSError:
         return None

@@ -21,17 +21,10 @@ from importlib import metadata
 from pathlib import Path
 
 from . import io, paths
+from .io import sha256
 
 #: Set by :mod:`integrating.runner` for the kernel: the command that reruns the notebook alone.
 COMMAND_ENV = "INTEGRATING_RUN_COMMAND"
-
-
-def sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _git(*args) -> subprocess.CompletedProcess | None:

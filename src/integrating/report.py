@@ -18,23 +18,15 @@ the only values that change between two builds of the same run are the run times
 from the provenance records and the executed notebooks). ``site/`` is built beside the old one and
 swapped in at the end, so a failed build leaves the previous site.
 
-Rendering the notebooks is most of a build's time, so each notebook's rendered body is kept in
-``reports/.site-cache/`` (hidden, not part of the site) under the SHA-256 of the executed notebook
-and a key of what renders it (:func:`render_key`: this module's code, the Python and nbconvert stack
-versions). A build re-renders only the notebooks whose entry is missing, unreadable or made from
-other bytes or another key, and the pages around the bodies are written afresh each time, so an
-incremental build is byte-identical to a build from scratch. nbconvert is imported only when a
-notebook has to be rendered. The pipeline's notebook steps put their page into the cache as they end
-(:func:`prerender`), so the site step, which waits for all of them, finds every page rendered.
+The notebooks' pages hold bodies rendered by :mod:`integrating.notebook_html`, which keeps them
+between builds, so a build renders only the notebooks that changed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
-import platform
 import re
 import shutil
 from pathlib import Path
@@ -43,6 +35,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from . import io, provenance
+from .notebook_html import CACHE, render_notebooks
 from .provenance import SITE_MANIFEST
 
 #: The site's own record of what it wrote (the workflow rebuilds the site when a page is deleted or edited).
@@ -53,11 +46,6 @@ FIGURE_FORMATS = ("svg", "png", "pdf")
 SITE = "site"
 CLAIM_COLUMNS = ["claim_id", "description", "published", "reproduced", "tolerance", "status", "reason"]
 EXCERPT_COLUMNS = ["code", "clinic_id", "document_id", "segment_id", "excerpt"]
-#: Tags that load something from another host (removed from rendered notebooks: the site is offline).
-REMOTE_TAG = re.compile(
-    r"<(script|link|iframe|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>(?:\s*</\1>)?",
-    re.IGNORECASE,
-)
 REMOTE_CHECK = re.compile(r"<(?:script|link|iframe|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
 
 #: The site's style sheet (package data), with pygments' code highlighting appended by :func:`style_sheet`.
@@ -363,131 +351,6 @@ def provenance_page(name: str, record: dict, origin: dict, has_notebook: bool) -
 
 # ----------------------------------------------------------------------------------------------
 # Notebooks
-
-
-def notebook_exporter():
-    """nbconvert's HTML exporter with the ``basic`` template, validating the notebook once.
-
-    By default nbconvert validates the notebook against its schema after each of its dozen
-    preprocessors, most of them disabled, about a third of a render's time; ``optimistic_validation``
-    (an option of nbconvert's exporters) validates once, after the last. One exporter renders every
-    notebook of a build, as ``jupyter nbconvert`` does, so its templates are compiled once.
-    """
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="basic", optimistic_validation=True)
-    exporter.exclude_input_prompt = False
-    return exporter
-
-
-def render_notebook(path, *, source: bytes | None = None, exporter=None) -> tuple[str, dict]:
-    """(HTML body, papermill metadata) of an executed notebook: nbconvert ``basic``, remote tags removed.
-
-    ``source``: the notebook's bytes when already read (else read from ``path``); ``exporter``: one
-    from :func:`notebook_exporter` to reuse (else a new one).
-    """
-    import nbformat
-
-    if source is None:
-        source = Path(path).read_bytes()
-    nb = nbformat.reads(source.decode("utf-8"), as_version=4)
-    body, _ = (notebook_exporter() if exporter is None else exporter).from_notebook_node(nb)
-    body = REMOTE_TAG.sub("", body)
-    # Through JSON, as the cache stores it, so a fresh and a cached render are the same values.
-    return body, json.loads(json.dumps(dict(nb.metadata.get("papermill", {}) or {})))
-
-
-# ----------------------------------------------------------------------------------------------
-# Rendered notebooks kept between builds
-
-#: The cache of rendered notebook bodies, inside the reports folder (hidden; not part of the site).
-CACHE = ".site-cache"
-#: The layout of a cache entry (a new layout makes every old entry a miss).
-CACHE_FORMAT = 1
-#: Packages whose version can change what a notebook renders to (nbconvert and what it renders with).
-RENDER_PACKAGES = ("nbconvert", "nbformat", "jinja2", "markupsafe", "mistune", "pygments", "beautifulsoup4")
-
-
-def render_key() -> str:
-    """SHA-256 of what a rendered body depends on besides the notebook: the cache format, this module's
-    code (the exporter's options, :data:`REMOTE_TAG`), the Python version and :data:`RENDER_PACKAGES`'
-    versions. Templates installed in Jupyter's data folders to override nbconvert's own are not
-    covered: delete ``reports/.site-cache`` after adding one."""
-    from importlib import metadata
-
-    versions = {}
-    for name in RENDER_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    what = {"format": CACHE_FORMAT, "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
-            "python": platform.python_version(), "packages": versions}
-    return hashlib.sha256(json.dumps(what, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _entry_digest(fields: dict) -> str:
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
-def cached_render(entry: Path, key: str, notebook_sha256: str) -> tuple[str, dict] | None:
-    """The body and metadata kept in ``entry`` if it was rendered from these bytes with this key;
-    None when it is missing, unreadable, altered (its own digest no longer matches) or from other bytes."""
-    try:
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        fields = {k: data[k] for k in ("key", "notebook_sha256", "body", "meta")}
-        intact = data["check"] == _entry_digest(fields)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if (not intact or fields["key"] != key or fields["notebook_sha256"] != notebook_sha256
-            or not isinstance(fields["body"], str) or not isinstance(fields["meta"], dict)):
-        return None
-    return fields["body"], fields["meta"]
-
-
-def store_render(entry: Path, key: str, notebook_sha256: str, body: str, meta: dict) -> None:
-    """Keep a rendered notebook in ``entry`` (written atomically, with a digest of its fields)."""
-    fields = {"key": key, "notebook_sha256": notebook_sha256, "body": body, "meta": meta}
-    if entry.is_dir():  # not ours: an entry's place taken by a folder
-        shutil.rmtree(entry)
-    io.write_text(entry, json.dumps({**fields, "check": _entry_digest(fields)}, sort_keys=True, ensure_ascii=False))
-
-
-def render_notebooks(executed_dir: Path, names: list[str], cache: Path) -> dict[str, tuple[str, dict]]:
-    """name -> (body, metadata) of each executed notebook, rendered only when ``cache`` has no entry
-    for its current bytes; entries of notebooks no longer there are removed."""
-    if cache.exists() and not cache.is_dir():  # not ours: the cache's place taken by a file
-        cache.unlink()
-    key, exporter, out = None, None, {}
-    for name in names:
-        path = executed_dir / f"{name}.ipynb"
-        source = path.read_bytes()
-        digest = hashlib.sha256(source).hexdigest()
-        entry = cache / f"{name}.json"
-        key = key or render_key()
-        hit = cached_render(entry, key, digest)
-        if hit is None:
-            if exporter is None:
-                exporter = notebook_exporter()
-            hit = render_notebook(path, source=source, exporter=exporter)
-            store_render(entry, key, digest, *hit)
-        out[name] = hit
-    if cache.is_dir():
-        for stale in cache.iterdir():
-            if stale.suffix == ".json" and stale.stem not in out and stale.is_file():
-                stale.unlink()
-    return out
-
-
-def prerender(executed, cache) -> None:
-    """Render the executed notebook ``executed`` into ``cache`` now, unless it holds that render already
-    (the pipeline's notebook steps do this as they end, in parallel; :func:`build_site` then finds it)."""
-    path = Path(executed)
-    source = path.read_bytes()
-    digest, key = hashlib.sha256(source).hexdigest(), render_key()
-    entry = Path(cache) / f"{path.stem}.json"
-    if cached_render(entry, key, digest) is None:
-        store_render(entry, key, digest, *render_notebook(path, source=source, exporter=notebook_exporter()))
 
 
 def notebook_page(name: str, body: str, meta: dict, origin: dict, has_record: bool) -> str:

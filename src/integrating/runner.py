@@ -19,7 +19,7 @@ def run(notebook, output, parameters, *, cwd=None, site_cache=None) -> int:
 
     The executed notebook (with papermill's metadata: parameters, start, end, duration and the status
     of each cell) is the run's log. With ``site_cache``, its page of the report site is rendered into
-    that cache too (:func:`integrating.report.prerender`). Returns 0, or 1 after printing which cell failed.
+    that cache too (:func:`integrating.notebook_html.prerender`). Returns 0, or 1 after printing which cell failed.
     """
     import asyncio
 
@@ -62,7 +62,7 @@ def run(notebook, output, parameters, *, cwd=None, site_cache=None) -> int:
         loop.run_until_complete(kernel.shutdown_kernel(now=True))
         loop.close()
     if site_cache is not None:
-        from .report import prerender
+        from .notebook_html import prerender
 
         prerender(output, site_cache)
     return 0
