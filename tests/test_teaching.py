@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from integrating import cli, contract, paths, segmentation, survey, teaching
+from integrating import cli, contract, paths, segmentation, survey, teaching, teaching_packs
 from integrating.errors import IntegratingError
 
 TEACHING = paths.NOTEBOOKS / "teaching"
@@ -298,7 +298,7 @@ def standalone(text: str, form: str) -> bool:
 
 
 def test_student_pack_holds_exercises_and_data_and_no_solution_value(tmp_path, key):
-    written = teaching.write_packs(tmp_path / "packs", student_only=True)
+    written = teaching_packs.write_packs(tmp_path / "packs", student_only=True)
     student = written["student"]
     assert set(written) == {"student"} and not (tmp_path / "packs" / "teacher").exists()
     assert sorted(p.stem for p in student.glob("*.ipynb")) == NAMES
@@ -329,30 +329,30 @@ def test_student_pack_holds_exercises_and_data_and_no_solution_value(tmp_path, k
 
 
 def test_teacher_pack_has_solutions_guide_and_answer_key(tmp_path, key):
-    written = teaching.write_packs(tmp_path / "packs", execute=False)
+    written = teaching_packs.write_packs(tmp_path / "packs", execute=False)
     teacher = written["teacher"]
     assert sorted(p.stem for p in (teacher / "solutions").glob("*.ipynb")) == NAMES
-    assert (teacher / "guide.md").read_text(encoding="utf-8") == teaching.GUIDE.read_text(encoding="utf-8")
+    assert (teacher / "guide.md").read_text(encoding="utf-8") == teaching_packs.GUIDE.read_text(encoding="utf-8")
     saved = pd.read_csv(teacher / "answer_key.csv")
     assert list(saved["question"]) == list(key["question"])
     assert "| 1 | `04_coding_practice.ipynb` |" in (teacher / "README.md").read_text(encoding="utf-8")
     # a second run replaces a former pack; a folder that is not one is refused, and so is a file
     (teacher / "stale.txt").write_text("x")
-    teaching.write_packs(tmp_path / "packs", execute=False)
+    teaching_packs.write_packs(tmp_path / "packs", execute=False)
     assert not (teacher / "stale.txt").exists()
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep")
     with pytest.raises(teaching.TeachingError, match="not teaching packs"):
-        teaching.write_packs(other)
+        teaching_packs.write_packs(other)
     assert (other / "notes.txt").read_text() == "keep"
     with pytest.raises(teaching.TeachingError, match="is a file"):
-        teaching.write_packs(other / "notes.txt")
+        teaching_packs.write_packs(other / "notes.txt")
     assert isinstance(teaching.TeachingError("x"), IntegratingError)
 
 
 def test_packs_of_other_data_carry_those_data_and_their_answer_key(tmp_path, small_raw):
-    written = teaching.write_packs(tmp_path / "p", raw_dir=small_raw, execute=False)
+    written = teaching_packs.write_packs(tmp_path / "p", raw_dir=small_raw, execute=False)
     copied = written["student"] / "data" / "raw"
     assert (copied / "clinics.csv").read_bytes() == (small_raw / "clinics.csv").read_bytes()
     key = pd.read_csv(written["teacher"] / "answer_key.csv")
@@ -366,17 +366,17 @@ def test_packs_are_byte_identical_between_runs_and_a_failed_run_keeps_the_former
     def snapshot(folder):
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
-    teaching.write_packs(tmp_path / "a", execute=False)
-    teaching.write_packs(tmp_path / "b", execute=False)
+    teaching_packs.write_packs(tmp_path / "a", execute=False)
+    teaching_packs.write_packs(tmp_path / "b", execute=False)
     first = snapshot(tmp_path / "a")
     assert first == snapshot(tmp_path / "b")
 
     def broken(*args, **kwargs):
         raise teaching.TeachingError("broken on purpose")
 
-    monkeypatch.setattr(teaching, "answer_key", broken)
+    monkeypatch.setattr(teaching_packs, "answer_key", broken)
     with pytest.raises(teaching.TeachingError, match="broken on purpose"):
-        teaching.write_packs(tmp_path / "a", execute=False)
+        teaching_packs.write_packs(tmp_path / "a", execute=False)
     assert snapshot(tmp_path / "a") == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no temporary folder left behind
 

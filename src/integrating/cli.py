@@ -109,9 +109,9 @@ def _paper(args) -> int:
 
 
 def _teaching_packs(args) -> int:
-    from . import teaching
+    from . import teaching_packs
 
-    written = teaching.write_packs(args.out, raw_dir=args.raw_dir, student_only=args.student_only)
+    written = teaching_packs.write_packs(args.out, raw_dir=args.raw_dir, student_only=args.student_only)
     for name, folder in written.items():
         print(f"{name} pack: {folder}")
     return 0
