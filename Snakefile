@@ -13,7 +13,7 @@ study_config.check(config, source="config (config.yaml and --config overrides)")
 
 # A local run starts its server of warm kernels now, so that the imports overlap Snakemake's own start.
 if config["warm_kernels"] and workflow.is_main_process and kernels.may_run_notebooks(sys.argv):
-    kernels.start()
+    kernels.start(config["warm_kernels_idle_s"])
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/paper.smk"
@@ -31,13 +31,13 @@ rule all:
 
 # The report is never stale: a failed run says so at the top of the report, with the step and the
 # message, and marks what is from an earlier run (reports/logs/last_run.json). The server of warm
-# kernels (warm_kernels) serves local runs only, and ends with the run.
+# kernels (warm_kernels) serves local runs only, and waits warm_kernels_idle_s for the next run.
 onstart:
     from integrating import runlog
 
     runlog.record_start()
     if config["warm_kernels"] and workflow.local_exec and workflow.is_main_process:
-        kernels.start()
+        kernels.start(config["warm_kernels_idle_s"])
     else:
         kernels.stop()
 

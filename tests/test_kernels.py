@@ -39,10 +39,25 @@ def _probe(tmp_path, name):
 
 
 @pytest.fixture
-def server():
-    kernels.start()
-    yield kernels._server[0]
+def fresh_key(monkeypatch):
+    """An environment no other server was started in: the next start() starts a server of its own."""
+    import uuid
+
+    monkeypatch.setenv("INTEGRATING_TEST_SERVER", uuid.uuid4().hex)
+
+
+@pytest.fixture
+def server(fresh_key):
+    kernels.start(0)
+    started = kernels._server
+    yield started
     kernels.stop()
+    started.wait(timeout=10)
+    kernels._server = None
+
+
+def sockets() -> set:
+    return set(kernels.socket_folder().glob("*.sock"))
 
 
 @pytest.mark.notebook
@@ -71,29 +86,94 @@ def test_each_notebook_gets_a_fresh_kernel(tmp_path, server):
 
 
 @pytest.mark.notebook
-@pytest.mark.notebook
-def test_a_run_that_ends_before_any_job_leaves_no_server_behind(tmp_path):
+def test_a_run_that_ends_before_any_job_leaves_no_server_behind_at_idle_0(tmp_path, fresh_key):
     from integrating import paths
 
     work = tmp_path / "work"
     work.mkdir()
     cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "-s", str(paths.ROOT / "Snakefile"), "--directory",
-           str(work), "--config", f"raw_dir={paths.ROOT / 'data' / 'raw'}", "--", "no/such/target"]
-    before = set(os.listdir(tempfile.gettempdir()))
+           str(work), "--config", f"raw_dir={paths.ROOT / 'data' / 'raw'}", "warm_kernels_idle_s=0", "--",
+           "no/such/target"]
+    before = sockets()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode != 0  # no rule makes the target: Snakemake stops before any job
     deadline = time.monotonic() + 20
-    while {d for d in os.listdir(tempfile.gettempdir()) if d.startswith(kernels.FOLDER_PREFIX)} - before:
+    while sockets() - before:
         assert time.monotonic() < deadline, "the server of a run that ended stayed"
         time.sleep(0.2)
 
 
-def test_stop_ends_the_server_and_removes_its_socket(server):
+def test_stop_at_idle_0_ends_the_server_and_removes_its_socket(server):
     path = os.environ[kernels.SERVER_ENV]
-    folder = os.path.dirname(path)
     kernels.stop()
-    assert server.poll() is not None
-    assert kernels.SERVER_ENV not in os.environ and not os.path.exists(folder)
+    server.wait(timeout=10)
+    assert kernels.SERVER_ENV not in os.environ and not os.path.exists(path)
+
+
+def test_a_server_waits_its_idle_time_for_the_next_run_then_ends(fresh_key):
+    kernels.start(1.5)
+    first, path = kernels._server, os.environ[kernels.SERVER_ENV]
+    try:
+        kernels.stop()
+        time.sleep(0.7)
+        assert first.poll() is None  # waiting
+        kernels._server = None
+        kernels.start(1.5)  # the next run (here, the same process again) attaches to it
+        assert kernels._server is None and os.environ[kernels.SERVER_ENV] == path
+        kernels.stop()
+        first.wait(timeout=10)  # no run for 1.5 s: ended
+        assert not os.path.exists(path)
+    finally:
+        kernels.stop()
+        first.kill()
+
+
+def test_a_second_server_for_the_same_socket_leaves_it_to_the_first(tmp_path):
+    path = str(tmp_path / "s.sock")
+    first = subprocess.Popen([sys.executable, "-m", "integrating.kernels", path, "--idle", "30"])
+    try:
+        deadline = time.monotonic() + 20
+        while not os.path.exists(path):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = subprocess.run([sys.executable, "-m", "integrating.kernels", path, "--idle", "30"], timeout=20)
+        assert second.returncode == 0 and first.poll() is None and os.path.exists(path)
+        assert kernels._tell(tmp_path / "s.sock", {"end": True})
+        first.wait(timeout=10)
+    finally:
+        first.kill()
+
+
+def test_stop_all_ends_every_server_of_the_user(fresh_key):
+    kernels.start(60)
+    started = kernels._server
+    try:
+        out = subprocess.run([sys.executable, "-m", "integrating.kernels", "--stop"], capture_output=True, text=True)
+        assert "server(s) ended" in out.stdout
+        started.wait(timeout=10)
+    finally:
+        kernels.stop()
+        kernels._server = None
+        started.kill()
+
+
+def test_runs_share_a_server_only_when_it_would_import_the_same(monkeypatch):
+    key = kernels.server_key(600)
+    monkeypatch.setenv("OLDPWD", "/somewhere/else")  # differs between two runs of one shell: the same server
+    assert kernels.server_key(600) == key
+    assert kernels.server_key(0) != key  # another idle time
+    monkeypatch.setenv("MPLBACKEND", "pdf")  # an import would differ
+    assert kernels.server_key(600) != key
+
+
+def test_no_server_when_the_socket_folder_is_open_to_others(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = tmp_path / f"{kernels.FOLDER_PREFIX}{os.getuid()}"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    assert kernels.socket_folder() is None
+    folder.chmod(0o700)
+    assert kernels.socket_folder() == folder
 
 
 @pytest.mark.notebook

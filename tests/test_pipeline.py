@@ -16,23 +16,27 @@ from integrating import paths
 pytestmark = pytest.mark.pipeline
 
 
+# The tests' runs end their server of warm kernels with them (the default keeps it for the next run).
+ENDS_SERVER = "warm_kernels_idle_s=0"
+
+
 def snakemake(workdir, raw, *extra):
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(paths.ROOT / "Snakefile"),
-           "--directory", str(workdir), "--config", f"raw_dir={raw}", *extra]
+           "--directory", str(workdir), "--config", f"raw_dir={raw}", ENDS_SERVER, *extra]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
 def snakemake_target(workdir, raw, target, *config, flags=()):
     """Snakemake on one target (`make paper`: target paper), with config overrides and flags."""
     cmd = [sys.executable, "-m", "snakemake", target, "--cores", "2", "-s", str(paths.ROOT / "Snakefile"),
-           "--directory", str(workdir), *flags, "--config", f"raw_dir={raw}", *config]
+           "--directory", str(workdir), *flags, "--config", f"raw_dir={raw}", ENDS_SERVER, *config]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
 def runlog(workdir, raw, *extra):
     """The short console log of `make run` (integrating.runlog) in a working folder."""
     cmd = [sys.executable, "-m", "integrating.runlog", "--cores", "2", "-s", str(paths.ROOT / "Snakefile"),
-           "--config", f"raw_dir={raw}", *extra]
+           "--config", f"raw_dir={raw}", ENDS_SERVER, *extra]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
 
 
@@ -81,7 +85,8 @@ def test_every_pdf_is_one_or_two_columns_wide_and_no_figure_has_a_layout_problem
     for nb in sorted((workdir / "reports/notebooks").glob("*.ipynb")):
         assert "LayoutWarning" not in nb.read_text(encoding="utf-8"), nb.name
     proc = subprocess.run([sys.executable, "-m", "snakemake", "figure_pack", "--cores", "2", "-s",
-                           str(paths.ROOT / "Snakefile"), "--directory", str(workdir), "--config", f"raw_dir={small_raw}"],
+                           str(paths.ROOT / "Snakefile"), "--directory", str(workdir), "--config", f"raw_dir={small_raw}",
+                           ENDS_SERVER],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
     pack = workdir / "reports/figures_pack"
@@ -176,6 +181,28 @@ def test_two_clean_runs_are_byte_identical_with_and_without_warm_kernels(first_r
     proc = snakemake(tmp_path, small_raw, "warm_kernels=False")
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert outputs(tmp_path) == outputs(workdir)
+
+
+def test_a_run_served_by_the_server_an_earlier_run_kept_gives_the_same_bytes(first_run, tmp_path, small_raw,
+                                                                             monkeypatch):
+    import uuid
+
+    from integrating import kernels
+
+    workdir, _ = first_run
+    monkeypatch.setenv("INTEGRATING_TEST_SERVER", uuid.uuid4().hex)  # a server of this test's own
+    before = set(kernels.socket_folder().glob("*.sock"))
+    runs = [tmp_path / "one", tmp_path / "two"]
+    try:
+        for work in runs:
+            proc = snakemake(work, small_raw, "warm_kernels_idle_s=60")
+            assert proc.returncode == 0, proc.stderr[-4000:]
+            kept = set(kernels.socket_folder().glob("*.sock")) - before
+            assert len(kept) == 1  # the first run's server, kept and used by the second
+    finally:
+        for path in set(kernels.socket_folder().glob("*.sock")) - before:
+            kernels._tell(path, {"end": True})
+    assert outputs(runs[0]) == outputs(runs[1]) == outputs(workdir)
 
 
 def test_bad_data_stop_the_run_and_keep_the_previous_outputs(first_run, tmp_path, small_raw):

@@ -148,7 +148,7 @@ def test_export_of_the_bundled_study_validates(tmp_path):
 
 def _snakemake(workdir: Path) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(paths.ROOT / "Snakefile"),
-           "--directory", str(workdir), "--config", "raw_dir=raw"]
+           "--directory", str(workdir), "--config", "raw_dir=raw", "warm_kernels_idle_s=0"]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 

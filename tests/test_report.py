@@ -337,6 +337,25 @@ def test_pages_prerendered_by_the_notebook_steps_are_not_rendered_again(two_note
     assert site_digest(reports) == clean_build(root, show_excerpts=True)
 
 
+def test_a_page_still_being_prerendered_is_waited_for_not_rendered_again(two_notebooks, renders):
+    """A notebook step served by the warm-kernel server renders its page after its job ended."""
+    import subprocess
+    import sys
+
+    root, reports = two_notebooks, two_notebooks / "reports"
+    cache = reports / notebook_html.CACHE / "notebooks"
+    script = ("import sys, time\nfrom integrating import notebook_html\n"
+              "def held():\n    print('held', flush=True)\n    time.sleep(1.5)\n"
+              "notebook_html.prerender(sys.argv[1], sys.argv[2], detach=held)\n")
+    background = subprocess.Popen([sys.executable, "-c", script, str(reports / "notebooks/04_demo.ipynb"), str(cache)],
+                                  stdout=subprocess.PIPE, text=True)
+    assert background.stdout.readline().strip() == "held"
+    report.build_site(root, show_excerpts=True)
+    assert background.wait(timeout=30) == 0
+    assert renders == ["03_other"]  # 04_demo's body came from the background render
+    assert site_digest(reports) == clean_build(root, show_excerpts=True)
+
+
 def test_what_surrounds_a_cached_notebook_is_written_afresh(two_notebooks, renders):
     """The banner (study origin) and the link to the provenance record are not cached with the body."""
     root, reports = two_notebooks, two_notebooks / "reports"
@@ -371,7 +390,8 @@ def test_an_unchanged_rebuild_renders_no_notebook_and_imports_no_nbconvert(two_n
     (reports / "notebooks/03_other.ipynb").unlink()
     report.build_site(root, show_excerpts=True)
     assert renders == [] and not (reports / "site/notebooks/03_other.html").exists()
-    assert sorted(p.name for p in (reports / notebook_html.CACHE / "notebooks").iterdir()) == ["04_demo.json"]
+    assert sorted(p.name for p in (reports / notebook_html.CACHE / "notebooks").iterdir()) == [
+        ".04_demo.lock", "04_demo.json"]  # the entry and its lock (notebook_html.entry_lock)
 
 
 def _truncate(entry: Path):

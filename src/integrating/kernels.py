@@ -1,8 +1,8 @@
-"""Warm kernels for a pipeline run: a fork server that has done the heavy imports once.
+"""Warm kernels for pipeline runs: a fork server that has done the heavy imports once.
 
 A notebook's kernel normally starts a new Python, which then spends one to two seconds importing
 pandas, matplotlib, seaborn, SciPy and statsmodels, in every notebook of every run. During a local
-``make run`` the pipeline starts one server (:func:`start`, while Snakemake reads the workflow) that
+``make run`` the pipeline uses a server (:func:`start`, while Snakemake reads the workflow) that
 imports them once, and each notebook job asks it for a kernel (:class:`ForkedProvisioner`): the server
 forks a child, which becomes a fresh IPython kernel for that notebook only and ends with it. The
 server itself never runs notebook code, so no state passes from one notebook to another; every
@@ -12,7 +12,15 @@ The pipeline's ``integrating`` commands (validate, run-notebook, values, build-s
 draws) are served the same way (:func:`run_command`): the command runs in a child forked from the
 server, with the command's folder, environment and standard streams, and the process Snakemake
 started waits for it and exits with its code; papermill's and nbconvert's imports are then also paid
-once per run.
+once.
+
+The server outlives the run by ``warm_kernels_idle_s`` seconds (config.yaml), so that the next run,
+after an edit, finds it warm; it ends once no run has used it for that long (at the end of the run
+for 0), or with ``python -m integrating.kernels --stop``. It is shared only by runs it serves
+exactly as a new one would: runs of the same Python, installed packages, environment variables and
+version of this module (:func:`server_key`). It imports nothing of the compendium but this module,
+so edited code is always imported afresh by the kernels and commands that use it. Its socket is in a
+folder only its user can open (``<tmp>/integrating-kernels-<uid>``).
 
 Without the server (a notebook run by hand, a cluster job, ``warm_kernels: false``, or a server
 that does not answer) :func:`kernel_manager` gives an ordinary kernel manager and commands run in
@@ -21,11 +29,13 @@ their own process, and the results are the same bytes either way (the pipeline t
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import json
 import os
-import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -33,7 +43,7 @@ import time
 from pathlib import Path
 
 SERVER_ENV = "INTEGRATING_KERNEL_SERVER"  # path of the server's socket, for the notebook jobs
-FOLDER_PREFIX = "integrating-kernels-"  # of the temporary folder that holds the socket
+FOLDER_PREFIX = "integrating-kernels-"  # of the temporary folder that holds the sockets (and the user id)
 # Imported once by the server, what every kernel needs first (its start waits on them), then the
 # notebook command's own; a process forked before the end imports the rest itself.
 WARM_MODULES = (
@@ -43,6 +53,8 @@ WARM_MODULES = (
     "statsmodels.api", "statsmodels.formula.api", "pingouin", "nbconvert",
 )
 _served = False  # true in a command's child: its commands run here, not in another child
+_reply: socket.socket | None = None  # in a command's child: where its exit code goes (release)
+_released = False  # in a command's child: the exit code has gone, the job has ended
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
@@ -50,14 +62,22 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # The server
 
 
-def serve(path: str, parent: int | None = None) -> None:
+def serve(path: str, parent: int | None = None, idle: float = 0.0) -> None:
     """Listen on the Unix socket ``path``, import :data:`WARM_MODULES`, and fork a kernel per request.
 
     A request that comes while the imports are under way is served between two of them: its kernel
     imports the rest itself, so asking the server is never slower than starting a kernel. The server
-    ends when ``parent`` (the Snakemake process) is gone or on SIGTERM."""
-    import importlib
+    serves the runs attached to it (``parent``, the Snakemake process that started it, and those that
+    attach later) and ends once none has been alive for ``idle`` seconds, on SIGTERM or when asked.
+    A second server for the same ``path`` ends at once: the runs use the first."""
+    import fcntl
 
+    lock = open(Path(path).with_suffix(".lock"), "ab")  # held, and locked, for the server's life
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return
+    Path(path).unlink(missing_ok=True)  # left by a server that was killed
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)
@@ -68,31 +88,54 @@ def serve(path: str, parent: int | None = None) -> None:
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
 
     def end(*_):  # without the interpreter's teardown of everything imported
-        _remove(path)
+        Path(path).unlink(missing_ok=True)
+        Path(lock.name).unlink(missing_ok=True)  # a server starting meanwhile at worst idles out unused
         os._exit(0)
 
+    runs = _Runs(parent, idle, end)
     signal.signal(signal.SIGCHLD, lambda *_: _reap())
     signal.signal(signal.SIGTERM, end)
     for name in WARM_MODULES:
-        if parent is not None and not _alive(parent):  # a run with nothing to do ends before the imports
+        if idle == 0 and runs.over():  # a run with nothing to do ends before the imports
             end()
-        _serve_waiting(listener, timeout=0)
+        _serve_waiting(listener, runs, timeout=0)
         importlib.import_module(name)
-    while parent is None or _alive(parent):
-        _serve_waiting(listener, timeout=0.5)
+    while not runs.over():
+        _serve_waiting(listener, runs, timeout=0.5)
     end()
 
 
-def _remove(path) -> None:
-    """The server's socket, and the folder :func:`start` made for it."""
-    path = Path(path)
-    path.unlink(missing_ok=True)
-    if path.parent.name.startswith(FOLDER_PREFIX):
-        shutil.rmtree(path.parent, ignore_errors=True)
+class _Runs:
+    """The runs (Snakemake processes) a server serves, and whether its time is over."""
+
+    def __init__(self, parent: int | None, idle: float, end):
+        self.pids = {parent} if parent is not None else set()
+        self.idle, self.end = idle, end
+        self.since = time.monotonic()  # of the last moment a run was attached
+
+    def answer(self, request: dict) -> bool:
+        """Take an attach, detach or end request; False for any other (a kernel or a command)."""
+        if "attach" in request:
+            self.pids.add(int(request["attach"]))
+        elif "detach" in request:
+            self.pids.discard(int(request["detach"]))
+            self.since = time.monotonic()
+        elif "end" in request:
+            self.end()
+        else:
+            return False
+        return True
+
+    def over(self) -> bool:
+        self.pids = {pid for pid in self.pids if _alive(pid)}
+        if self.pids:
+            self.since = time.monotonic()
+            return False
+        return time.monotonic() - self.since >= self.idle
 
 
-def _serve_waiting(listener: socket.socket, timeout: float) -> None:
-    """Fork a child for each request waiting on ``listener`` (waiting up to ``timeout`` s for one)."""
+def _serve_waiting(listener: socket.socket, runs: _Runs, timeout: float) -> None:
+    """Answer each request waiting on ``listener`` (waiting up to ``timeout`` s for one)."""
     listener.settimeout(timeout)
     while True:
         try:
@@ -101,14 +144,18 @@ def _serve_waiting(listener: socket.socket, timeout: float) -> None:
             return
         with conn:
             conn.settimeout(None)
-            _fork_child(listener, conn)
+            try:
+                message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+                request = json.loads(message.decode())
+            except (OSError, ValueError):
+                continue
+            if not runs.answer(request):
+                _fork_child(listener, conn, request, fds)
         listener.settimeout(0)
 
 
-def _fork_child(listener: socket.socket, conn: socket.socket) -> None:
-    """A kernel, or a command's run, for the request on ``conn``; the child's process id goes back."""
-    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
-    request = json.loads(message.decode())
+def _fork_child(listener: socket.socket, conn: socket.socket, request: dict, fds: list[int]) -> None:
+    """A kernel, or a command's run, for ``request``; the child's process id goes back on ``conn``."""
     pid = os.fork()
     if pid == 0:  # the child: never returns to the server's loop
         code = 1
@@ -116,6 +163,7 @@ def _fork_child(listener: socket.socket, conn: socket.socket) -> None:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             listener.close()
+            importlib.invalidate_caches()  # modules added to the compendium since the server started
             _take_over(request, fds)
             if "command" in request:
                 code = _command_child(request, conn)
@@ -144,12 +192,13 @@ def _take_over(request: dict, fds: list[int]) -> None:
 
 
 def _command_child(request: dict, conn: socket.socket) -> int:
-    """Run an ``integrating`` command; its exit code goes back to the waiting process, and the command
-    stops (SIGTERM, so that it cleans up) if that process ends first (Snakemake cancelled the job)."""
+    """Run an ``integrating`` command; its exit code goes back to the waiting process (at the end, or
+    earlier through :func:`release`), and the command stops (SIGTERM, so that it cleans up) if that
+    process ends first (Snakemake cancelled the job)."""
     import threading
 
-    global _served
-    _served = True
+    global _served, _reply
+    _served, _reply = True, conn
 
     def on_term(signum, frame):
         raise SystemExit(128 + signum)
@@ -158,9 +207,10 @@ def _command_child(request: dict, conn: socket.socket) -> int:
     client = request["client"]
 
     def watch():
-        while _alive(client):
+        while not _released and _alive(client):
             time.sleep(0.1)
-        os.kill(os.getpid(), signal.SIGTERM)
+        if not _released:
+            os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, daemon=True).start()
     sys.argv = ["integrating", *request["command"]]
@@ -170,18 +220,35 @@ def _command_child(request: dict, conn: socket.socket) -> int:
         code = cli(request["command"])
     except SystemExit as exc:  # argparse's usage errors, or the job cancelled
         code = exc.code if isinstance(exc.code, int) else 1
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+    release(code)
     return code
 
 
-def _become_kernel(request: dict) -> None:
-    import importlib.util
+def release(code: int) -> bool:
+    """End the job of this served command now, with exit code ``code``, and go on without its standard
+    streams (they become /dev/null): what the command still does is for a later step, which waits for
+    it. False, doing nothing, outside a served command or once released."""
+    global _released
+    if _reply is None or _released:
+        return False
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    _released = True  # first: the watcher must not take the job's end for a cancellation
+    _reply.sendall(json.dumps({"exit": code}).encode() + b"\n")
+    _reply.close()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    return True
 
+
+def _become_kernel(request: dict) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     argv = request["argv"]
+    import importlib.util
+
     sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *argv[argv.index("ipykernel_launcher") + 1 :]]
     # The app read JPY_PARENT_PID when the server imported it, before this kernel's environment was set.
     parent = [f"--IPKernelApp.parent_handle={os.environ['JPY_PARENT_PID']}"] if "JPY_PARENT_PID" in os.environ else []
@@ -212,13 +279,15 @@ def _alive(pid: int) -> bool:
 # Starting and stopping it (the Snakefile's onstart, onsuccess and onerror)
 
 
-_server: tuple[subprocess.Popen, Path] | None = None  # this process's server and its folder (start)
-
+_server: subprocess.Popen | None = None  # the server this process started, if it started one
+_attached: Path | None = None  # the socket of the server this process's run uses
 
 # Snakemake options under which no notebook runs here (a dry run, a listing, another executor).
 _NOT_LOCAL_RUN = ("--dry-run", "--dryrun", "--list", "--summary", "--detailed-summary", "--dag", "--rulegraph",
                   "--filegraph", "--lint", "--touch", "--unlock", "--cleanup-metadata", "--delete-all-output",
                   "--delete-temp-output", "--executor", "--profile", "--containerize", "--help", "--version")
+# Environment variables that differ between two runs of the same shell without changing an import.
+_VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", SERVER_ENV})
 
 
 def may_run_notebooks(argv: list[str]) -> bool:
@@ -232,39 +301,94 @@ def may_run_notebooks(argv: list[str]) -> bool:
     return True
 
 
-def start() -> None:
-    """Start a server for this process's run (once) and point its notebook jobs at it (:data:`SERVER_ENV`)."""
-    global _server
-    if _server is not None:
+def server_key(idle: float) -> str:
+    """What a server's imports depend on, hashed: this Python, the installed packages (the names and
+    times of their metadata folders, which an install or upgrade changes), the environment variables
+    (PYTHONPATH, MPLBACKEND, HOME, ...) and this module. A run uses a server of its own key only."""
+    site_dirs = sorted({p for p in sys.path if os.path.basename(p) == "site-packages" and os.path.isdir(p)})
+    installed = []
+    for folder in site_dirs:
+        with os.scandir(folder) as entries:
+            installed += [(folder, e.name, e.stat().st_mtime_ns) for e in entries
+                          if e.name.endswith((".dist-info", ".egg-info", ".pth"))]
+    what = {
+        "python": [sys.executable, sys.version],
+        "installed": sorted(installed),
+        "env": {k: v for k, v in os.environ.items() if k not in _VOLATILE_ENV},
+        "code": [str(Path(__file__).resolve()), hashlib.sha256(Path(__file__).read_bytes()).hexdigest()],
+        "idle": idle,
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def socket_folder() -> Path | None:
+    """The folder of this user's servers' sockets, made if missing; None if it is not a folder that
+    only this user can open (then no server is used)."""
+    folder = Path(tempfile.gettempdir()) / f"{FOLDER_PREFIX}{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return folder
+
+
+def _tell(path: Path, request: dict) -> bool:
+    """Send ``request`` to the server at ``path``; False when no server listens there."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(path))
+            conn.sendall(json.dumps(request).encode())
+        return True
+    except OSError:
+        return False
+
+
+def start(idle: float = 0.0) -> None:
+    """Point this process's notebook jobs (:data:`SERVER_ENV`) at a server of its key, attaching this
+    run to one that runs or starting one (once per process). ``idle``: seconds the server waits for
+    the next run once no run uses it."""
+    global _server, _attached
+    if _attached is not None:
         return
-    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
-    path = folder / "socket"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "integrating.kernels", str(path), "--parent", str(os.getpid())],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder,
-    )
-    _server = server, folder
-    deadline = time.monotonic() + 5
-    while not path.exists() and server.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if path.exists():
-        os.environ[SERVER_ENV] = str(path)
+    folder = socket_folder()
+    if folder is None:
+        return
+    path = folder / f"{server_key(idle)}.sock"
+    me = {"attach": os.getpid()}
+    if not _tell(path, me):
+        # In a session of its own: an interrupt of the run (Ctrl-C) does not reach a server that
+        # outlives it. A server that finds another already serving this key ends at once.
+        _server = subprocess.Popen(
+            [sys.executable, "-m", "integrating.kernels", str(path), "--parent", str(os.getpid()), "--idle", str(idle)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 5
+        while not _tell(path, me):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+    _attached = path
+    os.environ[SERVER_ENV] = str(path)
 
 
 def stop() -> None:
-    """Stop the server started by :func:`start` (by its process id) and remove its socket and folder."""
-    global _server
+    """This process's run no longer uses its server, which ends once no run has used it for its idle
+    time (at once for 0)."""
+    global _attached
     os.environ.pop(SERVER_ENV, None)
-    if _server is None:
-        return
-    (server, folder), _server = _server, None
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    shutil.rmtree(folder, ignore_errors=True)
+    if _attached is not None:
+        _tell(_attached, {"detach": os.getpid()})
+        _attached = None
+
+
+def stop_all() -> int:
+    """End every server of this user now (kernels and commands they are running go on); how many."""
+    folder = socket_folder()
+    return sum(_tell(path, {"end": True}) for path in sorted(folder.glob("*.sock"))) if folder else 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -388,10 +512,17 @@ def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description="Fork server of warm notebook kernels (started by the pipeline).")
-    parser.add_argument("socket")
-    parser.add_argument("--parent", type=int)
+    parser.add_argument("socket", nargs="?", help="the socket to serve on")
+    parser.add_argument("--parent", type=int, help="process id of the run that starts it")
+    parser.add_argument("--idle", type=float, default=0.0, help="seconds to wait for the next run once none is left")
+    parser.add_argument("--stop", action="store_true", help="end every server of this user now")
     args = parser.parse_args(argv)
-    serve(args.socket, args.parent)
+    if args.stop:
+        print(f"{stop_all()} server(s) ended")
+        return 0
+    if args.socket is None:
+        parser.error("a socket, or --stop")
+    serve(args.socket, args.parent, args.idle)
     return 0
 
 

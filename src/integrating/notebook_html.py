@@ -7,8 +7,9 @@ nbconvert stack versions). A build re-renders only the notebooks whose entry is 
 made from other bytes or another key; :mod:`integrating.report` writes the pages around the bodies
 afresh each time, so an incremental build is byte-identical to a build from scratch. nbconvert is
 imported only when a notebook has to be rendered. The pipeline's notebook steps put their page into
-the cache as they end (:func:`prerender`), so the site step, which waits for all of them, finds every
-page rendered.
+the cache as they end (:func:`prerender`; served by the run's warm-kernel server, after their job has
+ended), and the site step waits for a render under way (a lock per entry), so it finds every page
+rendered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import platform
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import io
@@ -96,6 +98,36 @@ def _entry_digest(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+def exporter_in_background():
+    """Make an exporter, and compile its templates by rendering a small notebook, in a thread; returns a
+    function that waits for it and gives it (None if making it failed). A notebook step calls this as
+    its notebook starts, so that the page is rendered without that wait once the notebook has run."""
+    import threading
+
+    made = []
+
+    def make():
+        import nbformat
+
+        try:
+            exporter = notebook_exporter()
+            sample = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("*a*"),
+                                                     nbformat.v4.new_code_cell("1", execution_count=1)])
+            exporter.from_notebook_node(sample)
+            made.append(exporter)
+        except Exception:  # the page is then rendered with an exporter made at that point
+            pass
+
+    thread = threading.Thread(target=make, name="exporter", daemon=True)
+    thread.start()
+
+    def ready():
+        thread.join()
+        return made[0] if made else None
+
+    return ready
+
+
 def cached_render(entry: Path, key: str, notebook_sha256: str) -> tuple[str, dict] | None:
     """The body and metadata kept in ``entry`` if it was rendered from these bytes with this key;
     None when it is missing, unreadable, altered (its own digest no longer matches) or from other bytes."""
@@ -121,7 +153,13 @@ def store_render(entry: Path, key: str, notebook_sha256: str, body: str, meta: d
 
 def _rendered(path: Path, cache: Path, key: str, exporter=None) -> tuple[tuple[str, dict], object]:
     """(body, metadata) of the executed notebook ``path`` from ``cache``, rendered (and kept there)
-    when the cache has no entry for its current bytes; and the exporter, made only if one was needed."""
+    when the cache has no entry for its current bytes; and the exporter, made only if one was needed.
+    A render of the same notebook under way in another process (:func:`prerender`) is waited for."""
+    with entry_lock(cache, path.stem):
+        return _render_entry(path, cache, key, exporter)
+
+
+def _render_entry(path: Path, cache: Path, key: str, exporter=None) -> tuple[tuple[str, dict], object]:
     source = path.read_bytes()  # hashed and rendered from the same bytes, read once
     digest = hashlib.sha256(source).hexdigest()
     entry = cache / f"{path.stem}.json"
@@ -131,6 +169,21 @@ def _rendered(path: Path, cache: Path, key: str, exporter=None) -> tuple[tuple[s
         hit = render_notebook(path, source=source, exporter=exporter)
         store_render(entry, key, digest, *hit)
     return hit, exporter
+
+
+@contextmanager
+def entry_lock(cache: Path, name: str):
+    """Hold notebook ``name``'s cache entry in this process (an advisory lock on a hidden file beside it,
+    released when the process ends, however it ends)."""
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks: then no background renders either (they need os.fork)
+        yield
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / f".{name}.lock", "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def render_notebooks(executed_dir: Path, names: list[str], cache: Path) -> dict[str, tuple[str, dict]]:
@@ -143,12 +196,22 @@ def render_notebooks(executed_dir: Path, names: list[str], cache: Path) -> dict[
         out[name], exporter = _rendered(executed_dir / f"{name}.ipynb", cache, key, exporter)
     if cache.is_dir():
         for stale in cache.iterdir():
-            if stale.suffix == ".json" and stale.stem not in out and stale.is_file():
+            name = stale.stem.removeprefix(".") if stale.suffix == ".lock" else stale.stem
+            if stale.suffix in (".json", ".lock") and name not in out and stale.is_file():
                 stale.unlink()
     return out
 
 
-def prerender(executed, cache) -> None:
+def prerender(executed, cache, *, detach=None, exporter=None) -> None:
     """Render the executed notebook ``executed`` into ``cache`` now, unless it holds that render already
-    (the pipeline's notebook steps do this as they end, in parallel; the site step then finds it)."""
-    _rendered(Path(executed), Path(cache), render_key())
+    (the pipeline's notebook steps do this as they end, in parallel; the site step then finds it).
+
+    ``detach`` is called once the entry is held, before rendering: the pipeline's notebook step ends its
+    job there (:func:`integrating.kernels.release`) and renders in the background, and the site step
+    waits for the entry instead of rendering it again. ``exporter``: one from :func:`notebook_exporter`
+    to use (else one is made if the page has to be rendered)."""
+    executed, cache = Path(executed), Path(cache)
+    with entry_lock(cache, executed.stem):
+        if detach is not None:
+            detach()
+        _render_entry(executed, cache, render_key(), exporter)

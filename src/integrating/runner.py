@@ -19,7 +19,8 @@ def run(notebook, output, parameters, *, cwd=None, site_cache=None) -> int:
 
     The executed notebook (with papermill's metadata: parameters, start, end, duration and the status
     of each cell) is the run's log. With ``site_cache``, its page of the report site is rendered into
-    that cache too (:func:`integrating.notebook_html.prerender`). Returns 0, or 1 after printing which cell failed.
+    that cache too (:func:`integrating.notebook_html.prerender`), after the job has ended when the run's
+    server serves it. Returns 0, or 1 after printing which cell failed.
     """
     import asyncio
 
@@ -34,6 +35,10 @@ def run(notebook, output, parameters, *, cwd=None, site_cache=None) -> int:
                                           json.dumps(parameters, sort_keys=True), "--cwd", cwd])
     # The kernel starts before papermill is imported, so the two overlap (about 0.7 s a notebook); during
     # a pipeline run it is forked by the run's server of warm kernels (integrating.kernels).
+    if site_cache is not None:  # the page's renderer is made while the notebook runs
+        from .notebook_html import exporter_in_background
+
+        exporter = exporter_in_background()
     loop = asyncio.new_event_loop()
     kernel = kernel_manager(KERNEL)
     loop.run_until_complete(kernel.start_kernel(cwd=cwd))
@@ -62,7 +67,10 @@ def run(notebook, output, parameters, *, cwd=None, site_cache=None) -> int:
         loop.run_until_complete(kernel.shutdown_kernel(now=True))
         loop.close()
     if site_cache is not None:
+        from .kernels import release
         from .notebook_html import prerender
 
-        prerender(output, site_cache)
+        # Served by the run's server, the job ends here and the page is rendered after it, in parallel
+        # with the steps that follow; the site step waits for it.
+        prerender(output, site_cache, detach=lambda: release(0), exporter=exporter())
     return 0
