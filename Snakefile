@@ -15,11 +15,19 @@ study_config.check(config, source="config (config.yaml and --config overrides)")
 if config["warm_kernels"] and workflow.is_main_process and kernels.may_run_notebooks(sys.argv):
     kernels.start(config["warm_kernels_idle_s"])
 
+# What each rule's code depends on is read from the sources (integrating.dependencies); the scans
+# are kept in the working folder's .snakemake/ for the next run, under each file's size and time.
+from integrating import dependencies
+
+dependencies.keep_scans(".snakemake/integrating/scans.json")
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/paper.smk"
 include: "workflow/rules/study.smk"
 include: "workflow/rules/power.smk"
 include: "workflow/rules/figures.smk"
+
+dependencies.save_scans()
 
 
 rule all:

@@ -36,6 +36,39 @@ def test_imports_are_followed_through_the_package(tmp_path):
     assert dependencies.notebook_parameters(nb) == ["seed", "raw_dir"]
 
 
+@pytest.fixture
+def kept_scans(tmp_path, monkeypatch):
+    """Scans kept in a file of this test's own (the module's state restored afterwards)."""
+    monkeypatch.setattr(dependencies, "_scans", {})
+    monkeypatch.setattr(dependencies, "_scans_file", None)
+    monkeypatch.setattr(dependencies, "_scans_changed", False)
+    dependencies.keep_scans(tmp_path / "scans.json")
+    return tmp_path / "scans.json"
+
+
+def test_a_kept_scan_is_used_until_its_file_changes(tmp_path, kept_scans, monkeypatch):
+    nb = write_notebook(tmp_path / "n.ipynb", [("from integrating import derived", [])])
+    assert "derived" in dependencies.notebook_modules(nb)
+    dependencies.save_scans()
+    dependencies.keep_scans(kept_scans)  # the next run
+    parse = dependencies.ast.parse
+    monkeypatch.setattr(dependencies.ast, "parse", lambda *a, **k: pytest.fail("parsed again"))
+    assert "derived" in dependencies.notebook_modules(nb)  # from the kept scan
+    monkeypatch.setattr(dependencies.ast, "parse", parse)
+    write_notebook(nb, [("from integrating import survey", [])])  # edited: another size
+    modules = dependencies.notebook_modules(nb)
+    assert "survey" in modules and "derived" not in modules
+
+
+def test_a_damaged_scans_file_is_ignored(tmp_path, kept_scans):
+    kept_scans.write_text("{not json")
+    dependencies.keep_scans(kept_scans)
+    nb = write_notebook(tmp_path / "n.ipynb", [("from integrating import derived", [])])
+    assert "derived" in dependencies.notebook_modules(nb)
+    dependencies.save_scans()
+    assert str(nb.resolve()) in json.loads(kept_scans.read_text())
+
+
 def test_subpackages_and_relative_imports():
     modules = dependencies.closure(["qda.importer"])
     assert {"qda", "qda.importer", "errors"} <= set(modules)

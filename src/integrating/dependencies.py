@@ -32,8 +32,9 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
-def _imports(tree: ast.AST, current: str, *, top_level_only: bool = False) -> set[str]:
-    """Package modules named by the import statements of a parsed source (``current``: its module)."""
+def _candidates(tree: ast.AST, current: str, *, top_level_only: bool = False) -> set[str]:
+    """Names that the import statements of a parsed source (``current``: its module) may refer to as
+    package modules: each ``from`` base, and base.name for each imported name."""
     nodes = ast.iter_child_nodes(tree) if top_level_only else ast.walk(tree)
     here = current.split(".")[:-1]  # the package (below ours) that relative imports start from
     found = set()
@@ -52,19 +53,71 @@ def _imports(tree: ast.AST, current: str, *, top_level_only: bool = False) -> se
                 continue
             if base:
                 found.add(base)
-            for alias in node.names:  # `from pkg import module` names modules, `from mod import f` does not
-                name = f"{base}.{alias.name}" if base else alias.name
-                if _module_file(name) is not None:
-                    found.add(name)
-    return {m for m in found if _module_file(m) is not None}
+            # `from pkg import module` names modules, `from mod import f` does not: told apart by the files
+            found.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)
+    return found
+
+
+def _modules(names) -> set[str]:
+    """The names that are package modules (have a source file)."""
+    return {m for m in names if _module_file(m) is not None}
+
+
+# ----------------------------------------------------------------------------------------------
+# Scans kept between runs: the workflow reads every notebook and module it depends on each time it
+# starts, and parsing them is most of that; a file's candidates are kept under its size and
+# modification time, as Python keeps a module's bytecode (the filter by existing files is redone).
+
+_scans: dict = {}
+_scans_file: Path | None = None
+_scans_changed = False
+
+
+def keep_scans(path) -> None:
+    """Keep this process's scans in the JSON file ``path`` (read now; :func:`save_scans` writes it)."""
+    global _scans, _scans_file
+    _scans_file = Path(path)
+    try:
+        loaded = json.loads(_scans_file.read_text(encoding="utf-8"))
+        _scans = loaded if isinstance(loaded, dict) else {}
+    except (OSError, ValueError):
+        _scans = {}
+
+
+def save_scans() -> None:
+    """Write the scans kept by :func:`keep_scans` (atomically), if any was made since."""
+    global _scans_changed
+    if _scans_file is not None and _scans_changed:
+        from .io import write_text
+
+        write_text(_scans_file, json.dumps(_scans, sort_keys=True))
+        _scans_changed = False
+
+
+def _scanned(path: Path, scan) -> set[str]:
+    """``scan()`` of the file ``path``, or what it gave for the file's current size and time."""
+    global _scans_changed
+    info = path.stat()
+    stamp, key = [info.st_mtime_ns, info.st_size], str(path.resolve())
+    entry = _scans.get(key)
+    if isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("names"), list):
+        return set(entry["names"])
+    names = scan()
+    _scans[key] = {"stamp": stamp, "names": sorted(names)}
+    _scans_changed = True
+    return names
 
 
 @lru_cache(maxsize=None)
 def _module_imports(module: str) -> frozenset[str]:
     path = _module_file(module)
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     name = f"{module}.__init__" if path.name == "__init__.py" else module
-    return frozenset(_imports(tree, name, top_level_only=module in DISPATCHERS))
+
+    def scan():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        return _candidates(tree, name, top_level_only=module in DISPATCHERS)
+
+    return frozenset(_modules(_scanned(path, scan)))
 
 
 def closure(modules) -> list[str]:
@@ -112,10 +165,10 @@ def python_source(cell_source: str) -> str:
 
 def notebook_modules(notebook) -> list[str]:
     """Package modules a notebook imports, followed through the package."""
-    direct = set()
-    for cell in _code_cells(notebook):
-        direct |= _imports(ast.parse(_source(cell)), "")
-    return closure(direct)
+    def scan():
+        return set().union(*(_candidates(ast.parse(_source(cell)), "") for cell in _code_cells(notebook)))
+
+    return closure(_modules(_scanned(Path(notebook), scan)))
 
 
 def parameters_cell(notebook) -> dict:
