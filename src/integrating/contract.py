@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -61,9 +62,11 @@ def read_descriptor(raw_dir) -> dict:
     return json.loads((Path(raw_dir) / DESCRIPTOR_NAME).read_text(encoding="utf-8"))
 
 
-def read_csv_raw(path) -> pd.DataFrame:
-    """Read a contract CSV as text: only an empty cell is missing ("N/A" stays a value to be judged)."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+def read_csv_raw(path, float_columns=()) -> pd.DataFrame:
+    """Read a contract CSV as text: only an empty cell is missing ("N/A" stays a value to be judged).
+    ``float_columns`` are parsed as numbers by the CSV reader instead (columns already validated)."""
+    dtype = defaultdict(lambda: str, dict.fromkeys(float_columns, "float64")) if float_columns else str
+    return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""], encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -146,12 +149,13 @@ def load(raw_dir) -> Study:
     fields = {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in descriptor["resources"]}
     optional = optional_tables()
     t = {}
-    for name in TABLES:
+    for name in TABLES:  # the survey's items before its responses, whose answers are read as numbers
         path = raw_dir / f"{name}.csv"
         if name in optional and not path.is_file():  # not collected: an empty table with the contract's columns
             t[name] = pd.DataFrame({f: pd.Series(dtype=object) for f in fields[name]})
         else:
-            t[name] = read_csv_raw(path)
+            answers = t["survey_items"]["item"].tolist() if name == "survey_responses" else ()
+            t[name] = read_csv_raw(path, float_columns=answers)
     absent = tuple(name for name in optional if t[name].empty)
 
     clinics = t["clinics"]
@@ -176,7 +180,7 @@ def load(raw_dir) -> Study:
     responses = t["survey_responses"]
     # Item answers as float64 with NaN for missing: the analyses are vectorised numpy arithmetic.
     for item in items["item"]:
-        responses[item] = pd.to_numeric(responses[item]).astype("float64")
+        responses[item] = responses[item].astype("float64")  # an item with no response table is empty
 
     return Study(
         raw_dir=raw_dir,
