@@ -110,6 +110,22 @@ def test_permutation_ties_and_small_group_side(monkeypatch):
     np.testing.assert_array_equal(small.distribution, full.distribution)
 
 
+def test_kept_monte_carlo_relabelings_are_the_ones_drawn_afresh(monkeypatch):
+    """The multiverse's rows share Monte Carlo relabelings, kept as ranks between its tests."""
+    rng = np.random.default_rng(0)
+    packed = rng.normal(size=(5, 40))
+    kept = [stats.permutation_tests(packed, k, max_exact=10, draws=300, seed=s).n_extreme for k, s in
+            ((12, 1), (20, 1), (12, 2))]
+    monkeypatch.setattr(stats, "KEPT_RANKS_ELEMENTS", 0)  # every relabeling drawn afresh, in chunks
+    monkeypatch.setattr(stats, "CHUNK_ELEMENTS", 400)
+    fresh = [stats.permutation_tests(packed, k, max_exact=10, draws=300, seed=s).n_extreme for k, s in
+             ((12, 1), (20, 1), (12, 2))]
+    for a, b in zip(kept, fresh):
+        np.testing.assert_array_equal(a, b)
+    one = [stats.permutation_tests(packed[i:i + 1], 12, max_exact=10, draws=300, seed=1).n_extreme[0] for i in range(5)]
+    np.testing.assert_array_equal(one, kept[0])  # a row alone: the same relabelings, summed directly
+
+
 def test_permutation_monte_carlo():
     exact = stats.permutation_test(CHANGE, GROUPS)
     mc = stats.permutation_test(CHANGE, GROUPS, max_exact=1000, draws=20000, seed=3)

@@ -25,6 +25,7 @@ import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -36,6 +37,9 @@ from .errors import AnalysisError
 CHUNK_ELEMENTS = 1 << 21
 #: Relabelings x comparisons held at once when many comparisons share their relabelings.
 BLOCK_ELEMENTS = 1 << 22
+#: Monte Carlo relabelings (draws x clinics) up to which their ranks are kept for the next test with
+#: the same clinics, draws and seed (the multiverse tests each segmentation on the same relabelings).
+KEPT_RANKS_ELEMENTS = 1 << 23
 #: Two relabelings whose differences agree within this share of the data's scale count as tied.
 TIE_RTOL = 1e-11
 
@@ -227,6 +231,35 @@ def relabelings(n: int, m: int, *, exact: bool, draws: int = 0, seed: int = 0) -
             done += r
 
 
+@lru_cache(maxsize=2)
+def _random_ranks(n: int, draws: int, seed: int) -> np.ndarray:
+    """Rank (0 = smallest) of each of the ``n`` random keys of every Monte Carlo relabeling, from the
+    keys :func:`relabelings` draws: a relabeling's ``m`` clinics are those ranked below ``m``, for any m."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, CHUNK_ELEMENTS // n)
+    ranks = np.empty((draws, n), dtype=np.int16 if n <= np.iinfo(np.int16).max else np.int32)
+    positions = np.arange(n, dtype=ranks.dtype)
+    for start in range(0, draws, rows):
+        keys = rng.random((min(rows, draws - start), n))
+        np.put_along_axis(ranks[start:start + len(keys)], np.argsort(keys, axis=1), positions[None, :], axis=1)
+    ranks.flags.writeable = False
+    return ranks
+
+
+def _indicators(n: int, m: int, *, exact: bool, draws: int = 0, seed: int = 0) -> Iterator[np.ndarray]:
+    """The relabelings of :func:`relabelings` as 0/1 matrices (relabelings x n), in the same order."""
+    if not exact and draws * n <= KEPT_RANKS_ELEMENTS:
+        ranks = _random_ranks(n, draws, seed)
+        rows = max(1, CHUNK_ELEMENTS // n)
+        for start in range(0, draws, rows):
+            yield (ranks[start:start + rows] < m).astype(np.float64)
+        return
+    for idx in relabelings(n, m, exact=exact, draws=draws, seed=seed):
+        ind = np.zeros(idx.shape[:1] + (n,))
+        np.put_along_axis(ind, idx, 1.0, axis=1)
+        yield ind
+
+
 def _row_blocks(n_rows: int, width: int):
     step = max(1, BLOCK_ELEMENTS // max(width, 1))
     for start in range(0, n_rows, step):
@@ -274,22 +307,21 @@ def permutation_tests(packed, k: int, *, max_exact: int = 1_000_000, draws: int 
         raise AnalysisError(f"the permutation distribution is returned for one comparison, not {s_rows}")
     extreme = np.zeros(s_rows, dtype=np.int64)
     dist = []
-    for idx in relabelings(n, m, exact=exact, draws=draws, seed=seed):
-        if s_rows == 1:  # one comparison: sum the selected values directly
+    if s_rows == 1:  # one comparison: sum the selected values directly (the same sums in any chunking)
+        for idx in relabelings(n, m, exact=exact, draws=draws, seed=seed):
             s = packed[0][idx].sum(axis=1)
             s = s if small_is_more else total[0] - s
             d = s * a - b[0]
             extreme[0] += int(np.count_nonzero(np.abs(d) >= obs[0] - tol[0]))
             if return_distribution:
                 dist.append(d)
-            continue
-        ind = np.zeros(idx.shape[:1] + (n,))
-        np.put_along_axis(ind, idx, 1.0, axis=1)
-        for rows in _row_blocks(s_rows, ind.shape[0]):
-            sums = ind @ packed[rows].T  # relabelings x rows
-            s = sums if small_is_more else total[rows] - sums
-            d = s * a - b[rows]
-            extreme[rows] += np.count_nonzero(np.abs(d) >= obs[rows] - tol[rows], axis=0)
+    else:
+        for ind in _indicators(n, m, exact=exact, draws=draws, seed=seed):
+            for rows in _row_blocks(s_rows, ind.shape[0]):
+                sums = ind @ packed[rows].T  # relabelings x rows
+                s = sums if small_is_more else total[rows] - sums
+                d = s * a - b[rows]
+                extreme[rows] += np.count_nonzero(np.abs(d) >= obs[rows] - tol[rows], axis=0)
     evaluated = count if exact else draws
     p = extreme / count if exact else (1.0 + extreme) / (1.0 + draws)
     return PermutationTests(np.minimum(p, 1.0), extreme, exact, count, evaluated,
