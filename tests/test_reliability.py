@@ -157,12 +157,12 @@ def test_bootstrap_intervals_equal_a_loop_over_replicates_and_are_seeded(monkeyp
     got = reliability.bootstrap_intervals(matrix, codes, replicates=80, seed=4).set_index("code")
     # the same replicates, drawn and scored one at a time with statsmodels and krippendorff
     docs = matrix.index.get_level_values(0).unique()
-    weights = np.random.default_rng(4).multinomial(len(docs), np.full(len(docs), 1 / len(docs)), size=80)
+    drawn = np.random.default_rng(4).integers(0, len(docs), size=(80, len(docs)))  # documents drawn, per replicate
     for code in ("m1", "m2", "overall"):
         sub = matrix if code == "overall" else matrix.xs(code, level="code", drop_level=False)
         kappas = []
-        for w in weights:
-            keep = np.repeat(docs, w)
+        for row in drawn:
+            keep = docs[row]
             rows = pd.concat([sub.xs(d, level="document_id", drop_level=False) for d in keep])
             kappas.append(reliability._agreement(rows["ann"].to_numpy(), rows["bob"].to_numpy())["cohen_kappa"])
         kappas = np.array(kappas)

@@ -132,8 +132,9 @@ def bootstrap_intervals(matrix: pd.DataFrame, codes: list[str], *, replicates: i
                         confidence: float = 0.95) -> pd.DataFrame:
     """Percentile bootstrap CIs of kappa and alpha per code and overall, resampling documents.
 
-    Each replicate draws the reliability sample's documents with replacement (a document keeps all its
-    (document, code) units together), from ``numpy.random.default_rng(seed)``; kappa and alpha are
+    Each replicate draws as many of the reliability sample's documents as it holds, with replacement
+    (a document keeps all its (document, code) units together): ``integers(0, n_documents)`` of
+    ``numpy.random.default_rng(seed)``, a row of draws per replicate; kappa and alpha are
     :func:`binary_agreement` of the replicate's counts. Replicates where a statistic is undefined
     (one category only) are left out of its interval; ``n_replicates_defined`` counts the others.
     """
@@ -145,11 +146,15 @@ def bootstrap_intervals(matrix: pd.DataFrame, codes: list[str], *, replicates: i
     outcome = (2 * matrix[a] + matrix[b]).to_numpy().reshape(len(docs), len(codes))
     onehot = np.stack([(outcome == k) for k in range(4)], axis=-1).astype("float64")  # docs x codes x 4
     rng = np.random.default_rng(seed)
-    step = max(1, BOOTSTRAP_ELEMENTS // max(len(docs), 1))  # replicates drawn at once: bounded memory
-    counts = np.concatenate([
-        np.einsum("rd,dck->rck", rng.multinomial(len(docs), np.full(len(docs), 1 / len(docs)),
-                                                 size=min(step, replicates - start)).astype("float64"), onehot)
-        for start in range(0, replicates, step)])  # replicates x codes x 4
+    n_docs = len(docs)
+    step = max(1, BOOTSTRAP_ELEMENTS // max(n_docs, 1))  # replicates drawn at once: bounded memory
+
+    def weights(r: int) -> np.ndarray:  # times each document is drawn, per replicate (r x documents)
+        drawn = rng.integers(0, n_docs, size=(r, n_docs)) + n_docs * np.arange(r)[:, None]
+        return np.bincount(drawn.ravel(), minlength=r * n_docs).reshape(r, n_docs).astype("float64")
+
+    counts = np.concatenate([np.einsum("rd,dck->rck", weights(min(step, replicates - start)), onehot)
+                             for start in range(0, replicates, step)])  # replicates x codes x 4
     counts = np.concatenate([counts, counts.sum(axis=1, keepdims=True)], axis=1)  # overall = all units
     kappa, alpha = binary_agreement(*np.moveaxis(counts, -1, 0))
     lo_q, hi_q = 50 * (1 - confidence), 50 * (1 + confidence)
