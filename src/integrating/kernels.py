@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -247,8 +248,6 @@ def _become_kernel(request: dict) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     argv = request["argv"]
-    import importlib.util
-
     sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *argv[argv.index("ipykernel_launcher") + 1 :]]
     # The app read JPY_PARENT_PID when the server imported it, before this kernel's environment was set.
     parent = [f"--IPKernelApp.parent_handle={os.environ['JPY_PARENT_PID']}"] if "JPY_PARENT_PID" in os.environ else []
