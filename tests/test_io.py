@@ -1,3 +1,4 @@
+import contextlib
 import hashlib
 
 import matplotlib.pyplot as plt
@@ -80,3 +81,35 @@ def test_an_unchanged_figure_is_not_rendered_again_and_a_changed_or_edited_one_i
     io.save_figure(fig, stem, formats=("svg", "pdf", "png"), dpi=150)
     plt.close(fig)
     assert sorted(rendered) == ["pdf", "png", "svg"]
+
+
+def test_kept_font_subsets_give_the_same_pdf_and_eps_and_a_damaged_one_is_made_again(tmp_path, monkeypatch):
+    from matplotlib.backends import _backend_pdf_ps
+
+    from integrating import font_subsets
+
+    plotting.use_style()
+    made = []
+    real = _backend_pdf_ps.get_glyphs_subset
+    monkeypatch.setattr(_backend_pdf_ps, "get_glyphs_subset", lambda *a: (made.append(a[1]), real(*a))[1])
+
+    def save(name):
+        made.clear()
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.set_title("Kept subsets: 0.123")
+        ax.plot([0, 1], [0, 1])
+        io.save_figure(fig, tmp_path / name, formats=("pdf", "eps"))
+        plt.close(fig)
+        return _digest(tmp_path / f"{name}.{f}" for f in ("pdf", "eps")), list(made)
+
+    first, made_first = save("a")
+    kept = sorted((tmp_path / font_subsets.FOLDER).iterdir())
+    assert made_first and len(kept) == len(set(made_first))  # one subset per font and set of characters
+    second, made_second = save("b")
+    assert made_second == [] and second == {k.replace("a.", "b."): v for k, v in first.items()}
+    kept[0].write_bytes(kept[0].read_bytes()[:100])  # damaged
+    third, made_third = save("c")
+    assert len(made_third) == 1 and third == {k.replace("a.", "c."): v for k, v in first.items()}
+    # and the same bytes as matplotlib writes without kept subsets
+    monkeypatch.setattr(font_subsets, "kept", lambda folder: contextlib.nullcontext())
+    assert save("d")[0] == {k.replace("a.", "d."): v for k, v in first.items()}

@@ -84,12 +84,14 @@ def save_figure(fig, stem, *, formats=None, dpi: int | None = None, caption: str
     from it with the same settings (a hidden ``.<stem>.render.json`` beside them records their SHA-256),
     they are kept as they are. The SVG holds every mark, text outline and embedded image of the
     figure, so the same SVG at the same resolution, style and matplotlib version gives the same files.
+    The fonts' subsets embedded in PDF and EPS files are kept beside them for the next render
+    (:mod:`integrating.font_subsets`).
     """
     import re
     import warnings
     from io import BytesIO
 
-    from . import plotting
+    from . import font_subsets, plotting
 
     settings = plotting.SETTINGS
     formats = settings.all_formats() if formats is None else tuple(formats)
@@ -114,7 +116,7 @@ def save_figure(fig, stem, *, formats=None, dpi: int | None = None, caption: str
         if rendered is not None and rendered.done(fmt):
             written.append(target)
             continue
-        with atomic_path(target) as tmp:
+        with atomic_path(target) as tmp, font_subsets.kept(stem.parent / font_subsets.FOLDER):
             if fmt == "eps":
                 buffer = BytesIO()
                 with warnings.catch_warnings():  # PostScript has no transparency: drawn opaque, as documented
