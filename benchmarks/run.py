@@ -78,21 +78,6 @@ def edit(repo: Path, what: str) -> None:
     (repo / name).write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def servers() -> set[Path]:
-    """Sockets of this user's servers of warm kernels (integrating.kernels)."""
-    from integrating import kernels
-
-    folder = kernels.socket_folder()
-    return set(folder.glob("*.sock")) if folder else set()
-
-
-def end_servers(sockets) -> None:
-    from integrating import kernels
-
-    for path in sockets:
-        kernels._tell(path, {"end": True})
-
-
 def rules_run(proc) -> list[str]:
     lines = (proc.stdout + proc.stderr).splitlines()
     return sorted({ln.split()[1].rstrip(":") for ln in lines if ln.startswith(("rule ", "localrule "))} - {"all"})
@@ -130,6 +115,8 @@ def by_hand(order, workdir: Path) -> float:
 
 
 def bench_pipeline(repeat: int) -> dict:
+    from integrating import kernels
+
     order = pipeline_order()
     measures = ("full", "by_hand", "noop", *EDITS, "param")
     samples = {m: [] for m in measures}
@@ -140,7 +127,7 @@ def bench_pipeline(repeat: int) -> dict:
             env = dict(os.environ, PYTHONPATH=str(repo / "src"))
             work = Path(tmp) / "run"
             work.mkdir()
-            before = servers()
+            before = kernels.servers()
             samples["full"].append(timed(snakemake(work, repo=repo), env=env)[0])
             samples["noop"].append(timed(snakemake(work, repo=repo), env=env)[0])
             for what in EDITS:
@@ -151,7 +138,8 @@ def bench_pipeline(repeat: int) -> dict:
             t, proc = timed(snakemake(work, "implementation_threshold=0.55", repo=repo), env=env)
             samples["param"].append(t)
             reran["param"] = rules_run(proc)
-            end_servers(servers() - before)
+            for path in kernels.servers() - before:  # this copy's own
+                kernels.end(path)
             hand_dir = Path(tmp) / "hand"
             hand_dir.mkdir()
             samples["by_hand"].append(by_hand(order, hand_dir))

@@ -56,10 +56,6 @@ def server(fresh_key):
     kernels._server = None
 
 
-def sockets() -> set:
-    return set(kernels.socket_folder().glob("*.sock"))
-
-
 @pytest.mark.notebook
 def test_a_kernel_is_forked_from_the_server_and_behaves_as_a_started_one(tmp_path, server):
     for attempt in range(20):  # a kernel asked for before the server's imports are done imports the rest itself
@@ -94,11 +90,11 @@ def test_a_run_that_ends_before_any_job_leaves_no_server_behind_at_idle_0(tmp_pa
     cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "-s", str(paths.ROOT / "Snakefile"), "--directory",
            str(work), "--config", f"raw_dir={paths.ROOT / 'data' / 'raw'}", "warm_kernels_idle_s=0", "--",
            "no/such/target"]
-    before = sockets()
+    before = kernels.servers()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode != 0  # no rule makes the target: Snakemake stops before any job
     deadline = time.monotonic() + 20
-    while sockets() - before:
+    while kernels.servers() - before:
         assert time.monotonic() < deadline, "the server of a run that ended stayed"
         time.sleep(0.2)
 
@@ -138,7 +134,7 @@ def test_a_second_server_for_the_same_socket_leaves_it_to_the_first(tmp_path):
             time.sleep(0.05)
         second = subprocess.run([sys.executable, "-m", "integrating.kernels", path, "--idle", "30"], timeout=20)
         assert second.returncode == 0 and first.poll() is None and os.path.exists(path)
-        assert kernels._tell(tmp_path / "s.sock", {"end": True})
+        assert kernels.end(tmp_path / "s.sock")
         first.wait(timeout=10)
     finally:
         first.kill()

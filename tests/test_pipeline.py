@@ -191,18 +191,18 @@ def test_a_run_served_by_the_server_an_earlier_run_kept_gives_the_same_bytes(fir
 
     workdir, _ = first_run
     monkeypatch.setenv("INTEGRATING_TEST_SERVER", uuid.uuid4().hex)  # a server of this test's own
-    before = set(kernels.socket_folder().glob("*.sock"))
+    before = kernels.servers()
     try:
         proc = snakemake_target(tmp_path / "earlier", small_raw, "validate", "warm_kernels_idle_s=60")
         assert proc.returncode == 0, proc.stderr[-4000:]
-        kept = set(kernels.socket_folder().glob("*.sock")) - before
+        kept = kernels.servers() - before
         assert len(kept) == 1  # the earlier run's server, waiting
         proc = snakemake(tmp_path / "work", small_raw, "warm_kernels_idle_s=60")
         assert proc.returncode == 0, proc.stderr[-4000:]
-        assert set(kernels.socket_folder().glob("*.sock")) - before == kept  # used, not another started
+        assert kernels.servers() - before == kept  # used, not another started
     finally:
-        for path in set(kernels.socket_folder().glob("*.sock")) - before:
-            kernels._tell(path, {"end": True})
+        for path in kernels.servers() - before:
+            kernels.end(path)
     assert outputs(tmp_path / "work") == outputs(workdir)
 
 

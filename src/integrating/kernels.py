@@ -384,10 +384,20 @@ def stop() -> None:
         _attached = None
 
 
-def stop_all() -> int:
-    """End every server of this user now (kernels and commands they are running go on); how many."""
+def servers() -> set[Path]:
+    """The sockets of this user's servers."""
     folder = socket_folder()
-    return sum(_tell(path, {"end": True}) for path in sorted(folder.glob("*.sock"))) if folder else 0
+    return set(folder.glob("*.sock")) if folder else set()
+
+
+def end(path) -> bool:
+    """End the server at ``path`` now (kernels and commands it is running go on); False if none listens."""
+    return _tell(Path(path), {"end": True})
+
+
+def stop_all() -> int:
+    """End every server of this user now; how many."""
+    return sum(end(path) for path in sorted(servers()))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -443,12 +453,10 @@ def _provisioner_class():
             env = dict(kwargs.get("env") or os.environ, JPY_PARENT_PID=str(os.getpid()))
             request = {"argv": list(cmd), "cwd": os.path.abspath(kwargs.get("cwd") or os.getcwd()), "env": env}
             try:
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                    conn.connect(self.server)
-                    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-                    pid = json.loads(conn.makefile("rb").readline())["pid"]
+                conn, _, pid = _ask_fork(self.server, request)
             except (OSError, ValueError, KeyError):  # the server is gone or failed: start the kernel as usual
                 return await super().launch_kernel(cmd, **kwargs)
+            conn.close()
             self.process = _ForkedProcess(pid)
             self.pid = self.pgid = self.process.pid
             self.cwd = request["cwd"]
@@ -483,6 +491,20 @@ def kernel_manager(kernel_name: str):
     return manager
 
 
+def _ask_fork(path, request: dict):
+    """Send ``request`` with this process's standard streams to the server at ``path``: (the open
+    connection, its replies, the process id of the child forked for it)."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(path))
+        socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+        replies = conn.makefile("rb")
+        return conn, replies, json.loads(replies.readline())["pid"]
+    except BaseException:
+        conn.close()
+        raise
+
+
 def run_command(argv: list[str]) -> int | None:
     """Run ``integrating ARGV`` in a child of the run's server and return its exit code; None when there
     is no server that answers (the caller then runs the command itself). SIGTERM and SIGINT received
@@ -491,14 +513,11 @@ def run_command(argv: list[str]) -> int | None:
     if _served or not path:
         return None
     request = {"command": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "client": os.getpid()}
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        try:
-            conn.connect(path)
-            socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-            replies = conn.makefile("rb")
-            pid = json.loads(replies.readline())["pid"]
-        except (OSError, ValueError, KeyError):
-            return None
+    try:
+        conn, replies, pid = _ask_fork(path, request)
+    except (OSError, ValueError, KeyError):
+        return None
+    with conn:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda signum, frame: os.kill(pid, signal.SIGTERM))
         try:

@@ -151,24 +151,23 @@ def store_render(entry: Path, key: str, notebook_sha256: str, body: str, meta: d
     io.write_text(entry, json.dumps({**fields, "check": _entry_digest(fields)}, sort_keys=True, ensure_ascii=False))
 
 
-def _rendered(path: Path, cache: Path, key: str, exporter=None) -> tuple[tuple[str, dict], object]:
+def _rendered(path: Path, cache: Path, key: str, exporter=None, detach=None) -> tuple[tuple[str, dict], object]:
     """(body, metadata) of the executed notebook ``path`` from ``cache``, rendered (and kept there)
     when the cache has no entry for its current bytes; and the exporter, made only if one was needed.
-    A render of the same notebook under way in another process (:func:`prerender`) is waited for."""
+    A render of the same notebook under way in another process (:func:`prerender`) is waited for;
+    ``detach`` is called once the entry is held."""
     with entry_lock(cache, path.stem):
-        return _render_entry(path, cache, key, exporter)
-
-
-def _render_entry(path: Path, cache: Path, key: str, exporter=None) -> tuple[tuple[str, dict], object]:
-    source = path.read_bytes()  # hashed and rendered from the same bytes, read once
-    digest = hashlib.sha256(source).hexdigest()
-    entry = cache / f"{path.stem}.json"
-    hit = cached_render(entry, key, digest)
-    if hit is None:
-        exporter = exporter or notebook_exporter()
-        hit = render_notebook(path, source=source, exporter=exporter)
-        store_render(entry, key, digest, *hit)
-    return hit, exporter
+        if detach is not None:
+            detach()
+        source = path.read_bytes()  # hashed and rendered from the same bytes, read once
+        digest = hashlib.sha256(source).hexdigest()
+        entry = cache / f"{path.stem}.json"
+        hit = cached_render(entry, key, digest)
+        if hit is None:
+            exporter = exporter or notebook_exporter()
+            hit = render_notebook(path, source=source, exporter=exporter)
+            store_render(entry, key, digest, *hit)
+        return hit, exporter
 
 
 @contextmanager
@@ -210,8 +209,4 @@ def prerender(executed, cache, *, detach=None, exporter=None) -> None:
     job there (:func:`integrating.kernels.release`) and renders in the background, and the site step
     waits for the entry instead of rendering it again. ``exporter``: one from :func:`notebook_exporter`
     to use (else one is made if the page has to be rendered)."""
-    executed, cache = Path(executed), Path(cache)
-    with entry_lock(cache, executed.stem):
-        if detach is not None:
-            detach()
-        _render_entry(executed, cache, render_key(), exporter)
+    _rendered(Path(executed), Path(cache), render_key(), exporter, detach)

@@ -221,27 +221,28 @@ def relabelings(n: int, m: int, *, exact: bool, draws: int = 0, seed: int = 0) -
                 return
             yield idx.reshape(-1, m)
     else:
-        rng = np.random.default_rng(seed)
-        rows = max(1, CHUNK_ELEMENTS // n)
-        done = 0
-        while done < draws:
-            r = min(rows, draws - done)
-            keys = rng.random((r, n))
+        for keys in _random_keys(n, draws, seed):
             yield np.argpartition(keys, m - 1, axis=1)[:, :m]  # a uniform random m-subset per row
-            done += r
+
+
+def _random_keys(n: int, draws: int, seed: int) -> Iterator[np.ndarray]:
+    """The random keys of the Monte Carlo relabelings: ``n`` per relabeling, in chunks of rows."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, CHUNK_ELEMENTS // n)
+    for start in range(0, draws, rows):
+        yield rng.random((min(rows, draws - start), n))
 
 
 @lru_cache(maxsize=2)
 def _random_ranks(n: int, draws: int, seed: int) -> np.ndarray:
     """Rank (0 = smallest) of each of the ``n`` random keys of every Monte Carlo relabeling, from the
     keys :func:`relabelings` draws: a relabeling's ``m`` clinics are those ranked below ``m``, for any m."""
-    rng = np.random.default_rng(seed)
-    rows = max(1, CHUNK_ELEMENTS // n)
     ranks = np.empty((draws, n), dtype=np.int16 if n <= np.iinfo(np.int16).max else np.int32)
     positions = np.arange(n, dtype=ranks.dtype)
-    for start in range(0, draws, rows):
-        keys = rng.random((min(rows, draws - start), n))
+    start = 0
+    for keys in _random_keys(n, draws, seed):
         np.put_along_axis(ranks[start:start + len(keys)], np.argsort(keys, axis=1), positions[None, :], axis=1)
+        start += len(keys)
     ranks.flags.writeable = False
     return ranks
 
